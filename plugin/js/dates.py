@@ -84,10 +84,13 @@ def _scan_tokens(text: str) -> list[_Token]:
         ch = units[i]
         if "0" <= ch <= "9":
             start = i
-            value = 0
+            value = significant = 0
             while i < n and "0" <= units[i] <= "9":
-                if i - start < _MAX_SIGNIFICANT_DIGITS:
-                    value = value * 10 + ord(units[i]) - 48
+                # Only the first nine significant digits count; leading zeros are free.
+                digit = ord(units[i]) - 48
+                if significant < _MAX_SIGNIFICANT_DIGITS and (value or digit):
+                    value = value * 10 + digit
+                    significant += 1
                 i += 1
             tokens.append(_Token(_NUMBER, value, i - start))
         elif ch in ":-+.)":
@@ -504,16 +507,19 @@ _CYCLE_MS = 146_097 * MS_PER_DAY
 
 
 def _wall_clock(local_ms: int) -> datetime:
-    """A naive datetime for a local time value, moved by whole 400-year cycles into range."""
-    shift = 0
-    year = 1970 + local_ms // (365.2425 * MS_PER_DAY)
-    if year < 1600:
-        shift = -((1600 - year) // _CYCLE_YEARS + 1)
-    elif year > 2399:
-        shift = (year - 2399) // _CYCLE_YEARS + 1
-    # Far-away years take the offsets of the same day 400·k years closer: before any
-    # zone transition (local mean time) or under the zone's last, repeating rule.
-    return _EPOCH + timedelta(milliseconds=local_ms - shift * _CYCLE_MS)
+    """A naive datetime for a local time value, moved by whole 400-year cycles into range.
+
+    Python's datetime stops at years 1 and 9999. Years before take the zone's earliest
+    offset (local mean time), years after its last, repeating rule; moving by 400-year
+    Gregorian cycles keeps the weekday and the leap days.
+    """
+    year = 1970 + int(local_ms // (365.2425 * MS_PER_DAY))
+    cycles = 0
+    if year < 3:
+        cycles = (3 - year) // _CYCLE_YEARS + 1
+    elif year > 9997:
+        cycles = -((year - 9997) // _CYCLE_YEARS + 1)
+    return _EPOCH + timedelta(milliseconds=local_ms + cycles * _CYCLE_MS)
 
 
 def local_offset_ms(local_ms: int) -> int:

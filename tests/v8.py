@@ -1,0 +1,37 @@
+"""V8 itself (through mini-racer), as the reference for the JavaScript-semantics tests.
+
+Each batch runs in a child process so that the process time zone (TZ) V8 reads at start
+can differ per batch without touching the test process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+_CHILD = r"""
+import json, sys
+from py_mini_racer import MiniRacer
+request = json.load(sys.stdin)
+racer = MiniRacer()
+racer.eval("var inputs = " + json.dumps(request["inputs"]) + ";")
+sys.stdout.write(racer.eval(request["script"]))
+"""
+
+
+def run(script: str, inputs: Any, tz: str = "UTC") -> Any:
+    """Evaluate `script` (which sees `inputs` and must return a JSON string) in V8."""
+    env = {**os.environ, "TZ": tz}
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD],
+        input=json.dumps({"script": script, "inputs": inputs}),
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=600,
+    )
+    return json.loads(done.stdout)
