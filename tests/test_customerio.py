@@ -109,7 +109,7 @@ async def test_allowlist_is_trimmed_and_empty_names_dropped(original, make_meta)
 
 
 async def test_non_string_allowlist_fails_setup_like_the_original(original, make_meta) -> None:
-    with pytest.raises(js.JSTypeError, match="config.eventsToSend.split is not a function"):
+    with pytest.raises(js.JSTypeError, match=r"config\.eventsToSend\.split is not a function"):
         await original.setup_plugin(make_meta(config={**CONFIG, "eventsToSend": 5}))
 
 
@@ -186,7 +186,7 @@ async def test_anonymous_user_modes(original, make_meta, httpx_mock, mode, sends
 async def test_unknown_mode_throws_after_writing_the_status(original, make_meta) -> None:
     meta = make_meta(config={**CONFIG, "sendEventsFromAnonymousUsers": "Sometimes"})
     await ready(original, meta)
-    with pytest.raises(js.JSError, match="^Error: Unknown eventsConfig: undefined$"):
+    with pytest.raises(js.JSError, match=r"^Error: Unknown eventsConfig: undefined$"):
         await original.on_event(event(), meta)
     assert meta.storage.snapshot()["customer-status/user-1"] == ["seen"]
 
@@ -214,7 +214,8 @@ async def test_identify_by_email_uses_the_email_in_the_path(original, make_meta,
     meta = make_meta(config={**CONFIG, "identifyByEmail": "Yes"})
     await ready(original, meta)
     await original.on_event(event(set_={"email": "Mixed@Example.COM"}), meta)
-    assert [url for _, url, _ in sent(httpx_mock)] == [f"{TRACK}/Mixed@Example.COM", f"{TRACK}/Mixed@Example.COM/events"]
+    expected = [f"{TRACK}/Mixed@Example.COM", f"{TRACK}/Mixed@Example.COM/events"]
+    assert [url for _, url, _ in sent(httpx_mock)] == expected
 
 
 async def test_payload_order_created_at_and_cleanup(original, make_meta, httpx_mock) -> None:

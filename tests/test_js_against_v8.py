@@ -98,7 +98,7 @@ def _junk(rng: random.Random, base: str) -> str:
     chars = list(base)
     for _ in range(rng.randint(1, 3)):
         position = rng.randint(0, len(chars))
-        chars.insert(position, rng.choice(JUNK + [" ", "0", "12", "2023"]))
+        chars.insert(position, rng.choice([*JUNK, " ", "0", "12", "2023"]))
     return "".join(chars)
 
 
@@ -164,8 +164,9 @@ def test_new_date_value_matches_v8() -> None:
 
 def doubles(count: int, seed: int) -> list[float]:
     rng = random.Random(seed)
-    special = [0.0, -0.0, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 1e21, 1e-7, 1e-6, 9.999999999999999e20,
-               123456789012345680000.0, 0.1, 0.2 + 0.1, 2.0**53, 2.0**53 + 2, 2.0**63, 1e16, 1e-5, 123e-20]
+    special = [0.0, -0.0, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 1e21, 1e-7, 1e-6,
+               9.999999999999999e20, 123456789012345680000.0, 0.1, 0.2 + 0.1, 2.0**53, 2.0**53 + 2, 2.0**63,
+               1e16, 1e-5, 123e-20]
     out = list(special)
     while len(out) < count:
         roll = rng.random()

@@ -47,7 +47,7 @@ async def test_html_502_is_retried(safe, make_meta, httpx_mock: HTTPXMock) -> No
 
 async def test_empty_401_is_the_credentials_error(safe, make_meta, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(url=IP_URL, status_code=401, text="")
-    with pytest.raises(Exception, match="Site ID or API Key invalid! Response 401: $"):
+    with pytest.raises(Exception, match=r"Site ID or API Key invalid! Response 401: $"):
         await safe.setup_plugin(make_meta())
 
 
