@@ -25,6 +25,18 @@ async def test_original_mode_reproduces_the_recorded_trace(scenario) -> None:
     assert problems == {} and report.problems == []
 
 
+GENERATED = CONFORMANCE / "generated"
+
+
+async def test_original_mode_reproduces_the_generated_set() -> None:
+    scenarios = parse_scenarios((GENERATED / "scenarios.json").read_text(encoding="utf-8"))
+    expected = json.loads((GENERATED / "expected.json").read_text(encoding="utf-8"))
+    traces = await replay(scenarios, lambda: load_python_plugin("plugin.customerio", compat="original"))
+    summary = conformance.summarize(conformance.compare_traces(expected, traces))
+    assert (summary.scenarios, summary.scenarios_exact, summary.storage_equal) == (200, 200, 200)
+    assert summary.steps_exact == summary.steps and summary.steps > 800
+
+
 async def test_safe_mode_differs_only_where_the_readme_says() -> None:
     traces = await replay(SCENARIOS, lambda: load_python_plugin("plugin.customerio", compat="safe"))
     reports = conformance.compare_traces(list(EXPECTED.values()), traces)
