@@ -25,7 +25,6 @@ NAN = math.nan
 MS_PER_DAY = 86_400_000
 MAX_TIME_MS = 8.64e15
 _MAX_LOCAL_MS = MAX_TIME_MS + 864_000_000  # V8 allows ten days of slack before UTC conversion
-_NONE = None
 _MAX_SIGNIFICANT_DIGITS = 9
 _SMI_MAX = 2**30 - 1  # V8's small-integer range on pointer-compressed builds
 
