@@ -8,7 +8,9 @@ normalised.
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from urllib.parse import unquote
 
 from .values import JSTypeError
 
@@ -82,8 +84,6 @@ def _parse_ipv4(host: str, url: str) -> str:
 
 
 def _parse_ipv6(text: str, url: str) -> str:
-    import ipaddress
-
     try:
         address = ipaddress.IPv6Address(text)
     except ValueError:
@@ -114,8 +114,6 @@ def _parse_ipv6(text: str, url: str) -> str:
 
 
 def _parse_host(raw: str, url: str) -> str:
-    from urllib.parse import unquote
-
     if raw.startswith("["):
         if not raw.endswith("]"):
             raise InvalidURL(url)

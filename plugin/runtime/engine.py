@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import HostError, TaskTimeoutError
+from .errors import HostError, RetryError, TaskTimeoutError
 from .fetch import CallRecord, FetchCall, current_call
 from .meta import Meta
 
@@ -112,8 +112,6 @@ class CallResult:
 
     @property
     def retryable(self) -> bool:
-        from .errors import RetryError
-
         return isinstance(self.error, RetryError)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Protocol
 
@@ -86,8 +86,6 @@ def retry_after(calls: Sequence[FetchCall]) -> float | None:
                 moment = parsedate_to_datetime(value)
             except (TypeError, ValueError):
                 return None
-            from datetime import datetime
-
             return max(0.0, (moment - datetime.now(UTC)).total_seconds())
         if call.status is not None:
             return None
