@@ -9,7 +9,8 @@ replayed by the same code.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,8 @@ from .runtime import Cache, Console, Fetch, FrozenClock, MemoryBackend, Meta, Re
 from .runtime.engine import CallResult, Engine, invoke
 from .runtime.errors import error_message, error_name
 
-EngineFactory = Callable[[], Engine]
+# A factory may be async: the JavaScript engine is created on the loop that runs it.
+EngineFactory = Callable[[], Engine | Awaitable[Engine]]
 
 
 class ScenarioError(ValueError):
@@ -162,15 +164,19 @@ async def replay_scenario(scenario: Scenario, engine_factory: EngineFactory) -> 
             fetch=Fetch(client),
             clock=clock,
         )
-        engine = engine_factory()
-        setup = _step("setup", await invoke(engine, "setupPlugin", (), meta))
-        setup["logs"] = [[entry.type.name.lower(), [entry.message]] for entry in console.entries]
-        steps = [setup]
-        for item in scenario.events:
-            if "responses" in item:
-                transport.rules = [ResponseRule(**rule) for rule in item["responses"]]
-            event = copy.deepcopy(item["event"])
-            steps.append(_step("onEvent", await invoke(engine, "onEvent", (event,), meta)))
+        made = engine_factory()
+        engine = await made if inspect.isawaitable(made) else made
+        try:
+            setup = _step("setup", await invoke(engine, "setupPlugin", (), meta))
+            setup["logs"] = [[entry.type.name.lower(), [entry.message]] for entry in console.entries]
+            steps = [setup]
+            for item in scenario.events:
+                if "responses" in item:
+                    transport.rules = [ResponseRule(**rule) for rule in item["responses"]]
+                event = copy.deepcopy(item["event"])
+                steps.append(_step("onEvent", await invoke(engine, "onEvent", (event,), meta)))
+        finally:
+            await engine.close()
     return {"name": scenario.name, "steps": steps, "storage": storage.snapshot()}
 
 

@@ -33,6 +33,8 @@ class Engine(Protocol):
 
     async def call(self, hook: str, args: tuple[Any, ...], meta: Meta) -> Any: ...
 
+    async def close(self) -> None: ...
+
 
 class PythonEngine:
     """Runs a Python plugin: any object (a module, an instance) with the hook functions."""
@@ -51,6 +53,9 @@ class PythonEngine:
     async def call(self, hook: str, args: tuple[Any, ...], meta: Meta) -> Any:
         result = self._function(hook)(*args, meta)
         return await result if inspect.isawaitable(result) else result
+
+    async def close(self) -> None:
+        """Nothing to release: the plugin object is ordinary Python."""
 
 
 def load_python_plugin(reference: str | Path, **options: Any) -> PythonEngine:
