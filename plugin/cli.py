@@ -4,19 +4,33 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
+import os
 import sys
+import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
 from . import conformance
-from .replay import ScenarioError, parse_scenarios, replay
+from .compare import compare_runs, format_comparison
+from .replay import EngineFactory, Scenario, ScenarioError, parse_scenarios, replay
+from .runtime.errors import HostError
+from .runtime.manifest import load_manifest, validate_config
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CONFORMANCE = PROJECT_ROOT / "fixtures" / "conformance"
+JS_PLUGIN_ENV = "CIO_JS_PLUGIN"
+# Event streams compared without --config run with these (the fake Customer.io accepts any).
+LOCAL_CREDENTIALS = {"customerioSiteId": "local-site-id", "customerioToken": "local-api-key"}
 
 
-def _engine_factory(args: argparse.Namespace) -> Any:
+class UsageError(Exception):
+    """Bad input on the command line: printed, exit status 2."""
+
+
+def _python_factory(args: argparse.Namespace) -> EngineFactory:
     from .runtime.engine import load_python_plugin
 
     def make() -> Any:
@@ -24,6 +38,27 @@ def _engine_factory(args: argparse.Namespace) -> Any:
 
     make()  # fail early, before any scenario runs, if the plugin cannot load
     return make
+
+
+def _js_factory(args: argparse.Namespace) -> EngineFactory:
+    from .jsengine import JavaScriptEngine, load_source
+
+    path = args.js_plugin or os.environ.get(JS_PLUGIN_ENV)
+    if not path:
+        raise UsageError(f"the JavaScript engine needs the plugin's source: --js-plugin PATH (or ${JS_PLUGIN_ENV})")
+    source = load_source(path)  # read once; each scenario gets a fresh isolate
+    return lambda: JavaScriptEngine.load(source)
+
+
+def _engine_factory(args: argparse.Namespace) -> EngineFactory:
+    return _js_factory(args) if args.engine == "js" else _python_factory(args)
+
+
+def _pin_time_zone(zone: str) -> None:
+    # V8 reads TZ from the process, so the JavaScript engine needs it set before its
+    # first isolate; the Python side pins the same zone per replay.
+    os.environ["TZ"] = zone
+    time.tzset()
 
 
 def _read(path: str) -> str:
@@ -42,11 +77,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
             print(f"cio-plugin: no scenario file given and the bundled set is missing ({scenarios_path})",
                   file=sys.stderr)
             return 2
-    try:
-        scenarios = parse_scenarios(_read(scenarios_path), scenarios_path)
-    except (OSError, ScenarioError) as error:
-        print(f"cio-plugin: {error}", file=sys.stderr)
-        return 2
+    scenarios = parse_scenarios(_read(scenarios_path), scenarios_path)
+    _pin_time_zone(args.tz)
     traces = asyncio.run(replay(scenarios, _engine_factory(args), time_zone=args.tz))
     text = json.dumps(traces, ensure_ascii=False, indent=1)
     if args.output:
@@ -61,10 +93,103 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(f"cio-plugin: cannot read expected traces {expected_path}: {error}", file=sys.stderr)
         return 2
     reports = conformance.compare_traces(expected, traces)
+    subject = f"the JavaScript plugin {args.js_plugin or os.environ.get(JS_PLUGIN_ENV)}" if args.engine == "js" \
+        else f"the {args.compat} port"
     print(f"Replayed {len(scenarios)} scenarios ({sum(len(s.events) for s in scenarios)} events) "
-          f"on the {args.compat} port against {expected_path}")
+          f"on {subject} against {expected_path}")
     print(conformance.format_report(reports))
     return 0 if conformance.summarize(reports).parity else 1
+
+
+def _read_config(path: str) -> dict[str, Any]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot read config {path}: {error.strerror}") from None
+    try:
+        config = tomllib.loads(text) if path.endswith(".toml") else json.loads(text)
+    except ValueError as error:
+        kind = "TOML" if path.endswith(".toml") else "JSON"
+        raise UsageError(f"config {path} is not valid {kind}: {error}") from None
+    if not isinstance(config, dict):
+        raise UsageError(f"config {path} must be an object of plugin config keys")
+    return config
+
+
+def _stream_scenario(path: str, config: dict[str, Any]) -> Scenario:
+    """An event stream (JSONL of onEvent payloads) as one scenario; bad lines are skipped, loudly."""
+    events = []
+    try:
+        lines = _read(path).splitlines()
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            event = json.loads(line)
+        except ValueError as error:
+            print(f"cio-plugin: {path}:{number}: skipped, not valid JSON ({error})", file=sys.stderr)
+            continue
+        if not isinstance(event, dict):
+            print(f"cio-plugin: {path}:{number}: skipped, an event must be a JSON object", file=sys.stderr)
+            continue
+        events.append({"event": event})
+    return Scenario(Path(path).name, time.time() * 1000, config, {}, [], events)
+
+
+def _secrets(scenarios: list[Scenario]) -> list[str]:
+    """The secret config values (per plugin.json) and the Basic-auth forms built from them."""
+    secret_keys = load_manifest(PROJECT_ROOT / "plugin.json").secret_keys
+    found: set[str] = set()
+    for scenario in scenarios:
+        values = [str(scenario.config[k]) for k in secret_keys if scenario.config.get(k) not in (None, "")]
+        found.update(values)
+        for user in values:
+            for password in values:
+                found.add(base64.b64encode(f"{user}:{password}".encode()).decode("ascii"))
+    return sorted(found)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .safe_mode import RECOGNIZERS
+
+    is_stream = args.input.endswith(".jsonl") or args.input.endswith(".ndjson")
+    if is_stream:
+        manifest = load_manifest(PROJECT_ROOT / "plugin.json")
+        given = _read_config(args.config) if args.config else dict(LOCAL_CREDENTIALS)
+        scenarios = [_stream_scenario(args.input, validate_config(manifest, given))]
+    else:
+        if args.config:
+            raise UsageError("--config applies to event streams (.jsonl); scenarios carry their own config")
+        scenarios = parse_scenarios(_read(args.input), args.input)
+    _pin_time_zone(args.tz)
+    original_factory = _js_factory(args)
+    port_factory = _python_factory(args)
+
+    async def both() -> tuple[list[Any], list[Any]]:
+        original = await replay(scenarios, original_factory, time_zone=args.tz)
+        port = await replay(scenarios, port_factory, time_zone=args.tz)
+        return original, port
+
+    original, port = asyncio.run(both())
+    comparison = compare_runs(original, port, RECOGNIZERS if args.compat == "safe" else [])
+    comparison.redact(_secrets(scenarios))
+    if args.json:
+        Path(args.json).write_text(json.dumps(comparison.to_dict(), ensure_ascii=False, indent=1) + "\n",
+                                   encoding="utf-8")
+    print(format_comparison(comparison, port_label=f"the {args.compat} port",
+                            original_label=f"the original ({args.js_plugin or os.environ.get(JS_PLUGIN_ENV)})"))
+    return 1 if comparison.unexpected else 0
+
+
+def _add_engine_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--js-plugin", metavar="PATH",
+                        help=f"JavaScript/TypeScript plugin: a directory with plugin.json, a .zip archive or a "
+                        f".ts/.js file (default: ${JS_PLUGIN_ENV})")
+    parser.add_argument("--plugin", default="plugin.customerio",
+                        help="Python plugin: module name or .py path (default: the Customer.io port)")
+    parser.add_argument("--tz", default="UTC", help="local time zone for date parsing (default: UTC)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,10 +211,29 @@ def build_parser() -> argparse.ArgumentParser:
     replay_parser.add_argument("-o", "--output", metavar="TRACES.json", help="write traces here instead of stdout")
     replay_parser.add_argument("--expect", metavar="EXPECTED.json",
                                help="compare with these traces and print a parity summary")
-    replay_parser.add_argument("--plugin", default="plugin.customerio",
-                               help="Python plugin: module name or .py path (default: the Customer.io port)")
-    replay_parser.add_argument("--tz", default="UTC", help="local time zone for date parsing (default: UTC)")
+    replay_parser.add_argument("--engine", choices=["python", "js"], default="python",
+                               help="run the Python plugin (default) or a JavaScript one (--js-plugin)")
+    _add_engine_options(replay_parser)
     replay_parser.set_defaults(func=cmd_replay)
+
+    compare_parser = commands.add_parser(
+        "compare",
+        help="run the port and the original JavaScript plugin side by side and show every difference",
+        description="Run the Python port and a JavaScript plugin on the same scenarios (or the same event "
+        "stream, with the same fake Customer.io answers and fresh storage) and report every difference in "
+        "outcome, requests and storage. In safe mode the port's intended deviations are listed apart. "
+        "Exit status: 0 with no unexpected difference, 1 otherwise, 2 on bad input.",
+    )
+    compare_parser.add_argument("input", metavar="SCENARIOS.json|EVENTS.jsonl",
+                                help="scenario file, or a JSONL file of onEvent payloads")
+    compare_parser.add_argument("--config", metavar="FILE",
+                                help="plugin config for an event stream (JSON, or TOML by extension); "
+                                "checked against plugin.json (default: local placeholder credentials)")
+    compare_parser.add_argument("--compat", choices=["original", "safe"], default="original",
+                                help="port behaviour (default: original)")
+    compare_parser.add_argument("--json", metavar="REPORT.json", help="also write the full report as JSON")
+    _add_engine_options(compare_parser)
+    compare_parser.set_defaults(func=cmd_compare)
     return parser
 
 
@@ -99,7 +243,11 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except (UsageError, ScenarioError, HostError, OSError) as error:
+        print(f"cio-plugin: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

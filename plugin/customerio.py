@@ -41,6 +41,8 @@ EVENTS_CONFIG_MAP = {
     "Only send events from users that have been identified": SEND_IDENTIFIED,
 }
 
+# The request setupPlugin makes to check the credentials.
+CREDENTIALS_CHECK_PATH = "/v1/api/info/ip_addresses"
 # Safe mode: the status flag for "Customer.io accepted an upsert of this person".
 CREATED = "created"
 # Safe mode: error bodies quoted in messages are cut to this many characters.
@@ -154,7 +156,7 @@ class CustomerIoPlugin:
 
         # The allowlist endpoint doubles as a credential check.
         await self.call_customerio_api(
-            meta.fetch, "GET", "api.customer.io", "/v1/api/info/ip_addresses", global_["authorizationHeader"]
+            meta.fetch, "GET", "api.customer.io", CREDENTIALS_CHECK_PATH, global_["authorizationHeader"]
         )
         await storage.set(credentials_key, True)
         meta.console.log("Successfully authenticated with Customer.io. Completing setupPlugin.")

@@ -113,6 +113,9 @@ def parse(text: str) -> Any:
         raise JSSyntaxError(_syntax_message(text, error)) from None
 
 
+CONTEXT_CHARACTERS = 10
+
+
 def _syntax_message(text: str, error: Exception) -> str:
     # V8's wording for the common cases; the exact text varies between V8 versions.
     if not text.strip(" \t\n\r"):
@@ -120,7 +123,16 @@ def _syntax_message(text: str, error: Exception) -> str:
     position = getattr(error, "pos", None)
     if position is None or position >= len(text):
         return "Unexpected end of JSON input"
-    shown = text if len(text) <= 10 else text[:10] + '"... is not valid JSON'
-    if len(text) <= 10:
-        return f"Unexpected token '{text[position]}', \"{shown}\" is not valid JSON"
-    return f"Unexpected token '{text[position]}', \"{shown}"
+    if getattr(error, "msg", "") == "Extra data":
+        return f"Unexpected non-whitespace character after JSON at position {position}"
+    if any(word.startswith(text[position:]) for word in ("null", "true", "false")):
+        return "Unexpected end of JSON input"  # V8 reads a cut-off literal to the end first
+    token = f"Unexpected token '{text[position]}', "
+    # V8 quotes short sources whole, longer ones as up to 10 characters either side.
+    if len(text) < 2 * CONTEXT_CHARACTERS + 1:
+        return f'{token}"{text}" is not valid JSON'
+    if position < CONTEXT_CHARACTERS:
+        return f'{token}"{text[: position + CONTEXT_CHARACTERS]}"... is not valid JSON'
+    if position < len(text) - CONTEXT_CHARACTERS:
+        return f'{token}..."{text[position - CONTEXT_CHARACTERS : position + CONTEXT_CHARACTERS]}"... is not valid JSON'
+    return f'{token}..."{text[position - CONTEXT_CHARACTERS :]}" is not valid JSON'

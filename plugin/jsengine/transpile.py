@@ -41,7 +41,8 @@ def compiler_path() -> Path:
         ) from None
     path = Path(str(distribution.locate_file(COMPILER_FILE)))
     if not path.is_file():
-        raise PluginLoadError(f"the TypeScript compiler is missing from {COMPILER_PACKAGE} {distribution.version}: {path}")
+        raise PluginLoadError(f"the TypeScript compiler is missing from {COMPILER_PACKAGE} "
+                              f"{distribution.version}: {path}")
     return path
 
 
