@@ -17,11 +17,12 @@ from . import conformance
 from .compare import compare_runs, format_comparison
 from .replay import EngineFactory, Scenario, ScenarioError, parse_scenarios, replay
 from .runtime.errors import HostError
-from .runtime.manifest import load_manifest, validate_config
+from .runtime.manifest import Manifest, load_manifest, parse_manifest, validate_config
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CONFORMANCE = PROJECT_ROOT / "fixtures" / "conformance"
 JS_PLUGIN_ENV = "CIO_JS_PLUGIN"
+DEFAULT_PLUGIN = "plugin.customerio"
 # Event streams compared without --config run with these (the fake Customer.io accepts any).
 LOCAL_CREDENTIALS = {"customerioSiteId": "local-site-id", "customerioToken": "local-api-key"}
 
@@ -33,25 +34,37 @@ class UsageError(Exception):
 def _python_factory(args: argparse.Namespace) -> EngineFactory:
     from .runtime.engine import load_python_plugin
 
+    # --compat belongs to the Customer.io port (original mode unless asked otherwise);
+    # another Python plugin gets it only when it is given.
+    if args.compat is not None:
+        options = {"compat": args.compat}
+    else:
+        options = {"compat": "original"} if args.plugin == DEFAULT_PLUGIN else {}
+
     def make() -> Any:
-        return load_python_plugin(args.plugin, compat=args.compat)
+        return load_python_plugin(args.plugin, **options)
 
     make()  # fail early, before any scenario runs, if the plugin cannot load
     return make
 
 
-def _js_factory(args: argparse.Namespace) -> EngineFactory:
-    from .jsengine import JavaScriptEngine, load_source
+def _js_source(args: argparse.Namespace) -> Any:
+    from .jsengine import load_source
 
     path = args.js_plugin or os.environ.get(JS_PLUGIN_ENV)
     if not path:
         raise UsageError(f"the JavaScript engine needs the plugin's source: --js-plugin PATH (or ${JS_PLUGIN_ENV})")
-    source = load_source(path)  # read once; each scenario gets a fresh isolate
+    return load_source(path)  # read once; each scenario gets a fresh isolate
+
+
+def _js_factory(source: Any) -> EngineFactory:
+    from .jsengine import JavaScriptEngine
+
     return lambda: JavaScriptEngine.load(source)
 
 
 def _engine_factory(args: argparse.Namespace) -> EngineFactory:
-    return _js_factory(args) if args.engine == "js" else _python_factory(args)
+    return _js_factory(_js_source(args)) if args.engine == "js" else _python_factory(args)
 
 
 def _pin_time_zone(zone: str) -> None:
@@ -94,7 +107,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         return 2
     reports = conformance.compare_traces(expected, traces)
     subject = f"the JavaScript plugin {args.js_plugin or os.environ.get(JS_PLUGIN_ENV)}" if args.engine == "js" \
-        else f"the {args.compat} port"
+        else f"the {args.compat or 'original'} port" if args.plugin == DEFAULT_PLUGIN else args.plugin
     print(f"Replayed {len(scenarios)} scenarios ({sum(len(s.events) for s in scenarios)} events) "
           f"on {subject} against {expected_path}")
     print(conformance.format_report(reports))
@@ -138,9 +151,8 @@ def _stream_scenario(path: str, config: dict[str, Any]) -> Scenario:
     return Scenario(Path(path).name, time.time() * 1000, config, {}, [], events)
 
 
-def _secrets(scenarios: list[Scenario]) -> list[str]:
-    """The secret config values (per plugin.json) and the Basic-auth forms built from them."""
-    secret_keys = load_manifest(PROJECT_ROOT / "plugin.json").secret_keys
+def _secrets(scenarios: list[Scenario], secret_keys: set[str]) -> list[str]:
+    """The secret config values and the Basic-auth forms built from them."""
     found: set[str] = set()
     for scenario in scenarios:
         values = [str(scenario.config[k]) for k in secret_keys if scenario.config.get(k) not in (None, "")]
@@ -151,21 +163,33 @@ def _secrets(scenarios: list[Scenario]) -> list[str]:
     return sorted(found)
 
 
+def _manifest_for(source: Any) -> Manifest:
+    """The JavaScript plugin's plugin.json when it has one, else this project's."""
+    if source.manifest:
+        return parse_manifest(source.manifest, source.origin)
+    return load_manifest(PROJECT_ROOT / "plugin.json")
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from .safe_mode import RECOGNIZERS
 
+    source = _js_source(args)
+    manifest = _manifest_for(source)
     is_stream = args.input.endswith(".jsonl") or args.input.endswith(".ndjson")
     if is_stream:
-        manifest = load_manifest(PROJECT_ROOT / "plugin.json")
-        given = _read_config(args.config) if args.config else dict(LOCAL_CREDENTIALS)
+        if args.config:
+            given = _read_config(args.config)
+        else:
+            given = {key: value for key, value in LOCAL_CREDENTIALS.items() if manifest.field(key)}
         scenarios = [_stream_scenario(args.input, validate_config(manifest, given))]
     else:
         if args.config:
             raise UsageError("--config applies to event streams (.jsonl); scenarios carry their own config")
         scenarios = parse_scenarios(_read(args.input), args.input)
     _pin_time_zone(args.tz)
-    original_factory = _js_factory(args)
+    original_factory = _js_factory(source)
     port_factory = _python_factory(args)
+    secret_keys = set(manifest.secret_keys) | load_manifest(PROJECT_ROOT / "plugin.json").secret_keys
 
     async def both() -> tuple[list[Any], list[Any]]:
         original = await replay(scenarios, original_factory, time_zone=args.tz)
@@ -174,12 +198,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     original, port = asyncio.run(both())
     comparison = compare_runs(original, port, RECOGNIZERS if args.compat == "safe" else [])
-    comparison.redact(_secrets(scenarios))
+    comparison.redact(_secrets(scenarios, secret_keys))
     if args.json:
         Path(args.json).write_text(json.dumps(comparison.to_dict(), ensure_ascii=False, indent=1) + "\n",
                                    encoding="utf-8")
-    print(format_comparison(comparison, port_label=f"the {args.compat} port",
-                            original_label=f"the original ({args.js_plugin or os.environ.get(JS_PLUGIN_ENV)})"))
+    port_label = f"the {args.compat or 'original'} port" if args.plugin == DEFAULT_PLUGIN else args.plugin
+    print(format_comparison(comparison, port_label=port_label,
+                            original_label=f"the JavaScript plugin {source.origin}"))
     return 1 if comparison.unexpected else 0
 
 
@@ -187,7 +212,7 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--js-plugin", metavar="PATH",
                         help=f"JavaScript/TypeScript plugin: a directory with plugin.json, a .zip archive or a "
                         f".ts/.js file (default: ${JS_PLUGIN_ENV})")
-    parser.add_argument("--plugin", default="plugin.customerio",
+    parser.add_argument("--plugin", default=DEFAULT_PLUGIN,
                         help="Python plugin: module name or .py path (default: the Customer.io port)")
     parser.add_argument("--tz", default="UTC", help="local time zone for date parsing (default: UTC)")
 
@@ -206,8 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
         "original plugin's recorded traces. Exit status: 0 (1 if --expect finds a difference, 2 on bad input).",
     )
     replay_parser.add_argument("scenarios", nargs="?", metavar="SCENARIOS.json", help="scenario file ('-' for stdin)")
-    replay_parser.add_argument("--compat", choices=["original", "safe"], default="original",
-                               help="port behaviour (default: original, for parity)")
+    replay_parser.add_argument("--compat", choices=["original", "safe"],
+                               help="Customer.io port behaviour (default: original, for parity)")
     replay_parser.add_argument("-o", "--output", metavar="TRACES.json", help="write traces here instead of stdout")
     replay_parser.add_argument("--expect", metavar="EXPECTED.json",
                                help="compare with these traces and print a parity summary")
@@ -229,8 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare_parser.add_argument("--config", metavar="FILE",
                                 help="plugin config for an event stream (JSON, or TOML by extension); "
                                 "checked against plugin.json (default: local placeholder credentials)")
-    compare_parser.add_argument("--compat", choices=["original", "safe"], default="original",
-                                help="port behaviour (default: original)")
+    compare_parser.add_argument("--compat", choices=["original", "safe"],
+                                help="Customer.io port behaviour (default: original); safe lists its intended "
+                                "deviations apart")
     compare_parser.add_argument("--json", metavar="REPORT.json", help="also write the full report as JSON")
     _add_engine_options(compare_parser)
     compare_parser.set_defaults(func=cmd_compare)

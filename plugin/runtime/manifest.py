@@ -61,6 +61,12 @@ def load_manifest(path: str | Path) -> Manifest:
         raise ManifestError(f"cannot read plugin manifest {path}: {error.strerror}") from None
     except ValueError as error:
         raise ManifestError(f"{path} is not valid JSON: {error}") from None
+    return parse_manifest(data, path)
+
+
+def parse_manifest(data: Any, path: str | Path) -> Manifest:
+    """Check an already-read plugin.json; `path` names it in messages and anchors `main`."""
+    path = Path(path)
     if not isinstance(data, dict):
         raise ManifestError(f"{path}: the manifest must be a JSON object")
     for key in ("name", "main"):
@@ -99,10 +105,11 @@ def validate_config(manifest: Manifest, config: Mapping[str, Any], *, fill_defau
     for spec in manifest.config:
         value = config.get(spec.key)
         if value is None or value == "":
-            if spec.required:
-                problems.append(f"{spec.key} ({spec.name or spec.key}) is required")
-            elif fill_defaults and spec.default is not None:
+            # The frontend pre-fills defaults, so a required field with one is satisfied.
+            if fill_defaults and spec.default not in (None, ""):
                 result[spec.key] = spec.default
+            elif spec.required:
+                problems.append(f"{spec.key} ({spec.name or spec.key}) is required")
             continue
         if spec.type in ("string", "choice") and not isinstance(value, str):
             problems.append(f"{spec.key} must be a string, got {type(value).__name__}")
