@@ -13,6 +13,7 @@ import asyncio
 import base64
 import contextlib
 import itertools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ SANDBOX = Path(__file__).with_name("sandbox.js")
 DEFAULT_MEMORY_LIMIT_BYTES = 256 * 1024 * 1024
 # How often a waiting call checks whether V8 stopped the plugin for memory.
 MEMORY_POLL_SECONDS = 0.05
+DRAIN_SECONDS = 0.1
 
 
 class JavaScriptEngine:
@@ -47,7 +49,7 @@ class JavaScriptEngine:
         self.hooks: frozenset[str] = frozenset()
         self.captured: list[dict[str, Any]] = []  # posthog.capture calls, in order
         self._v8: Any = None
-        self._sandbox: dict[str, Any] = {}
+        self._requests: set[asyncio.Task[None]] = set()
         self._exit = contextlib.AsyncExitStack()
         self._meta: Meta | None = None
         self._calls: dict[int, tuple[asyncio.Future[Any], CallRecord | None]] = {}
@@ -83,12 +85,10 @@ class JavaScriptEngine:
         self._v8 = MiniRacer()
         self._v8.set_hard_memory_limit(self.memory_limit)
         self._v8.eval(SANDBOX.read_text(encoding="utf-8"))
-        sandbox = self._v8.eval("__sandbox")
-        self._sandbox = {name: sandbox[name].cancelable() for name in ("install", "load", "bind", "call", "settle")}
-        notify = await self._exit.enter_async_context(self._v8.wrap_py_function(self._on_message))
-        await sandbox["install"].cancelable()(notify, js.json.stringify({"loopLimitSeconds": self.loop_limit}))
+        install = self._v8.eval("__sandbox.install")
+        install(self._exit.enter_context(self._channel()), js.json.stringify({"loopLimitSeconds": self.loop_limit}))
         try:
-            exported = await asyncio.wait_for(self._enter("load", code, self.source.filename), self.loop_limit)
+            exported = await asyncio.wait_for(self._enter("load", [code, self.source.filename]), self.loop_limit)
         except TimeoutError:
             raise PluginLoadError(f"{self.source.filename}: loading did not finish in {self.loop_limit:g} s") from None
         except (PluginError, MemoryLimitError) as error:
@@ -110,8 +110,11 @@ class JavaScriptEngine:
         self._calls[call_id] = (future, current_call.get())
         now = meta.clock.now_ms() if isinstance(meta.clock, FrozenClock) else None
         try:
-            await self._enter("call", call_id, hook, js.json.stringify(list(args)), now)
+            await self._enter("call", [call_id, hook, list(args), now])
             return await self._wait(future)
+        except asyncio.CancelledError:
+            await self._drain()
+            raise
         finally:
             self._calls.pop(call_id, None)
 
@@ -119,6 +122,8 @@ class JavaScriptEngine:
         for future, _ in self._calls.values():
             future.cancel()
         self._calls.clear()
+        for task in list(self._requests):
+            task.cancel()
         await self._exit.aclose()
         if self._v8 is not None:
             self._v8.close()
@@ -134,20 +139,35 @@ class JavaScriptEngine:
             }
             for key, item in meta.attachments.items()
         }
-        await self._enter("bind", js.json.stringify({"config": dict(meta.config), "attachments": attachments}))
+        await self._enter("bind", {"config": dict(meta.config), "attachments": attachments})
         self._meta = meta
 
-    async def _enter(self, function: str, *args: Any) -> Any:
-        """Run one sandbox function; a runaway one is stopped when our caller gives up."""
+    async def _enter(self, function: str, message: Any) -> Any:
+        """Run one sandbox function; a runaway one is stopped when our caller gives up.
+
+        One eval carrying one string literal is a single crossing into V8; calling a
+        function object with arguments would cost a crossing per argument.
+        """
         from py_mini_racer import JSEvalException
 
+        literal = js.json.stringify(js.json.stringify(message))
         try:
-            return await self._sandbox[function](*args)
+            return await self._v8.eval_cancelable(f'__sandbox.enter("{function}", {literal})')
         except JSEvalException as error:
-            raise self._stopped() or PluginError("Error", str(error)) from None
+            # V8 stopped the code without a JavaScript exception ("null"): only the memory
+            # limit does that, and its flag may not be visible yet.
+            terminated = str(error).strip() == "null"
+            raise self._stopped(terminated) or PluginError("Error", str(error)) from None
 
-    def _stopped(self) -> MemoryLimitError | None:
-        if self._v8 is None or not self._v8.was_hard_memory_limit_reached():
+    async def _drain(self) -> None:
+        """Deliver console lines of a call that timed out (unless V8 is still busy with it)."""
+        with contextlib.suppress(Exception):
+            batch = await asyncio.wait_for(self._v8.eval_cancelable("__sandbox.drain()"), DRAIN_SECONDS)
+            for message in js.json.parse(batch):
+                self._on_message(message)
+
+    def _stopped(self, terminated: bool = False) -> MemoryLimitError | None:
+        if self._v8 is None or not (terminated or self._v8.was_hard_memory_limit_reached()):
             return None
         # Re-arm the limit and let V8 reclaim what the plugin left behind.
         self._v8.set_hard_memory_limit(self.memory_limit)
@@ -164,16 +184,39 @@ class JavaScriptEngine:
                 raise stopped
 
     # ---- out of JavaScript: the host side of sandbox.js ---------------------------------
-    async def _on_message(self, request_id: float, op: str, payload_json: str) -> None:
-        payload = js.json.parse(payload_json)
+    @contextlib.contextmanager
+    def _channel(self) -> Iterator[Any]:
+        """A JavaScript function that hands one string to `_on_message`, in call order.
+
+        mini-racer's public `wrap_py_function` costs about ten thread round trips per call
+        (arguments array, resolvers, promise); its one-way notification, which that API is
+        built on, costs one. mini-racer is pinned (pyproject.toml) because of this.
+        """
+        context = self._v8._ctx
+
+        def received(handle: Any) -> None:
+            arguments = context._value_handle_to_python(handle)
+            for message in js.json.parse(arguments[0]):
+                self._on_message(message)
+
+        with context._register_js_notification(received) as function:
+            yield function
+
+    def _on_message(self, message: list[Any]) -> None:
+        request_id, op, payload = message
         if op == "done":
             self._finish(payload)
-            return
-        if op == "console":
+        elif op == "console":
             assert self._meta is not None
             level = LogLevel[payload["level"].upper()]
             self._meta.console.write(LogSource.CONSOLE, level, payload["message"])
-            return
+        else:
+            # Started now, so requests begin in the order the plugin made them.
+            task = asyncio.ensure_future(self._answer(request_id, op, payload))
+            self._requests.add(task)
+            task.add_done_callback(self._requests.discard)
+
+    async def _answer(self, request_id: int, op: str, payload: dict[str, Any]) -> None:
         entry = self._calls.get(int(payload.get("call", 0)))
         token = current_call.set(entry[1] if entry else None)
         try:
@@ -185,7 +228,7 @@ class JavaScriptEngine:
             current_call.reset(token)
         if self._v8 is not None:
             with contextlib.suppress(Exception):  # the engine may be closing
-                await self._sandbox["settle"](request_id, ok, js.json.stringify(answer))
+                await self._enter("settle", [request_id, ok, answer])
 
     def _finish(self, payload: dict[str, Any]) -> None:
         entry = self._calls.get(int(payload["id"]))

@@ -1,9 +1,11 @@
 // The globals and modules a PostHog plugin-server plugin expects, inside bare V8.
 //
 // Everything with a side effect (storage, cache, fetch, console, posthog.capture) is a
-// message to the Python host through one function, `notify(id, op, payloadJson)`.
-// Requests (id > 0) come back through `settle(id, ok, resultJson)`; the host answers
-// hook calls' ends with nothing (the "done" message is one-way).
+// message to the Python host through one function, `notify('[[id, op, payload], ...]')`.
+// Requests (id > 0) come back through `settle('[id, ok, result]')`; other messages
+// (console, "done" at the end of a hook call) are one-way, and console lines wait in
+// an outbox for the next crossing. Every crossing carries one JSON string because
+// mini-racer charges a thread round trip per value it touches.
 // Installed once per isolate by plugin/jsengine/engine.py.
 (function installSandbox(global) {
   "use strict";
@@ -23,17 +25,37 @@
   let pluginExports = {};
 
   // ---- talking to the host -------------------------------------------------------
+  let outbox = [];
+
+  function flush(message) {
+    outbox.push(message);
+    const batch = outbox;
+    outbox = [];
+    notify(JSON.stringify(batch));
+  }
+
   function request(op, payload) {
     const id = nextId++;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject, call: currentCall });
-      notify(id, op, JSON.stringify(Object.assign({ call: currentCall }, payload)));
+      flush([id, op, Object.assign({ call: currentCall }, payload)]);
     });
   }
 
   function send(op, payload) {
-    notify(0, op, JSON.stringify(Object.assign({ call: currentCall }, payload)));
+    flush([0, op, Object.assign({ call: currentCall }, payload)]);
   }
+
+  function post(op, payload) {
+    outbox.push([0, op, Object.assign({ call: currentCall }, payload)]);
+  }
+
+  // Console lines still in the outbox, for a call the host gave up on.
+  hooks.drain = () => {
+    const batch = outbox;
+    outbox = [];
+    return JSON.stringify(batch);
+  };
 
   function errorFromHost(info) {
     const Native = { TypeError, RangeError, SyntaxError }[info.name];
@@ -44,13 +66,13 @@
     return error;
   }
 
-  hooks.settle = function settle(id, ok, resultJson) {
+  hooks.settle = function settle(messageJson) {
     turnStart = realNow();
+    const [id, ok, result] = JSON.parse(messageJson);
     const entry = pending.get(id);
     if (entry === undefined) return;
     pending.delete(id);
     currentCall = entry.call;
-    const result = JSON.parse(resultJson);
     if (ok) entry.resolve(result.value);
     else entry.reject(errorFromHost(result));
   };
@@ -102,7 +124,7 @@
   }
 
   function logger(level) {
-    return (...args) => send("console", { level, message: args.map(formatArgument).join(" ") });
+    return (...args) => post("console", { level, message: args.map(formatArgument).join(" ") });
   }
 
   global.console = {
@@ -558,9 +580,12 @@
     const options = JSON.parse(optionsJson);
     loopLimitSeconds = options.loopLimitSeconds;
   };
+  // What the host evaluates to enter JavaScript: `__sandbox.enter("name", "<json>")`.
+  hooks.enter = (name, messageJson) => hooks[name](messageJson);
 
-  hooks.load = function load(code, filename) {
+  hooks.load = function load(messageJson) {
     turnStart = realNow();
+    const [code, filename] = JSON.parse(messageJson);
     const module = { exports: {} };
     try {
       const wrapper = (0, eval)(`(function (exports, require, module, __filename, __dirname) {${code}\n})\n//# sourceURL=${filename}`);
@@ -581,13 +606,14 @@
     meta = { config: given.config, attachments, global: {}, storage, cache, posthog: global.posthog };
   };
 
-  hooks.call = function call(callId, name, argsJson, nowMs) {
+  hooks.call = function call(messageJson) {
     turnStart = realNow();
+    const [callId, name, args, nowMs] = JSON.parse(messageJson);
     frozenNow = nowMs;
     currentCall = callId;
     let promise;
     try {
-      promise = Promise.resolve(pluginExports[name](...JSON.parse(argsJson), meta));
+      promise = Promise.resolve(pluginExports[name](...args, meta));
     } catch (error) {
       promise = Promise.reject(error);
     }
