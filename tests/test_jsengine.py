@@ -338,3 +338,13 @@ async def test_sandbox_url_matches_node_on_recorded_cases() -> None:
                  "try { return new URL(s).href } catch (e) { return null } }))"
         hrefs = json.loads(v8.eval(script))
     assert [(c["url"], h) for c, h in zip(cases, hrefs, strict=True) if h != c["href"]] == []
+
+
+async def test_without_the_compiler_package_the_error_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    def missing(name: str) -> Any:
+        raise transpile_module.importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(transpile_module.importlib.metadata, "distribution", missing)
+    monkeypatch.setattr(transpile_module, "_memory", {})
+    with pytest.raises(PluginLoadError, match=r"install the JavaScript extra \(pip install 'cio-plugin\[js\]'\)"):
+        await JavaScriptEngine.load(PLUGINS / "plain.js")

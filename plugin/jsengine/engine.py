@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import importlib.util
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,6 +65,10 @@ class JavaScriptEngine:
         loop_limit: float = TASK_TIMEOUT_SECONDS,
     ) -> JavaScriptEngine:
         """Load a plugin (directory, .zip, .ts/.js file) into a fresh isolate on the running loop."""
+        if importlib.util.find_spec("py_mini_racer") is None:
+            raise PluginLoadError(
+                "the JavaScript engine needs mini-racer: install the JavaScript extra (pip install 'cio-plugin[js]')"
+            )
         source = plugin if isinstance(plugin, PluginSource) else load_source(plugin)
         # The compiler is slow and synchronous: keep it off the event loop.
         code = await asyncio.to_thread(transpile, source.code, source.filename)
@@ -76,12 +81,8 @@ class JavaScriptEngine:
         return engine
 
     async def _start(self, code: str) -> None:
-        try:
-            from py_mini_racer import MiniRacer
-        except ImportError:
-            raise PluginLoadError(
-                "the JavaScript engine needs mini-racer: install the JavaScript extra (pip install 'cio-plugin[js]')"
-            ) from None
+        from py_mini_racer import MiniRacer
+
         self._v8 = MiniRacer()
         self._v8.set_hard_memory_limit(self.memory_limit)
         self._v8.eval(SANDBOX.read_text(encoding="utf-8"))

@@ -32,13 +32,17 @@ def cache_dir() -> Path:
     return Path(base) / "cio-plugin" / "transpiled"
 
 
-def compiler_path() -> Path:
+def _distribution() -> importlib.metadata.Distribution:
     try:
-        distribution = importlib.metadata.distribution(COMPILER_PACKAGE)
+        return importlib.metadata.distribution(COMPILER_PACKAGE)
     except importlib.metadata.PackageNotFoundError:
         raise PluginLoadError(
             "the TypeScript compiler is missing: install the JavaScript extra (pip install 'cio-plugin[js]')"
         ) from None
+
+
+def compiler_path() -> Path:
+    distribution = _distribution()
     path = Path(str(distribution.locate_file(COMPILER_FILE)))
     if not path.is_file():
         raise PluginLoadError(f"the TypeScript compiler is missing from {COMPILER_PACKAGE} "
@@ -47,7 +51,7 @@ def compiler_path() -> Path:
 
 
 def compiler_id() -> str:
-    return f"{COMPILER_PACKAGE}-{importlib.metadata.version(COMPILER_PACKAGE)}"
+    return f"{COMPILER_PACKAGE}-{_distribution().version}"
 
 
 def cache_key(source: str, filename: str) -> str:
