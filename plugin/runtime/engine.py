@@ -21,6 +21,9 @@ HOOKS = {
     "setupPlugin": "setup_plugin",
     "onEvent": "on_event",
     "teardownPlugin": "teardown_plugin",
+    "runEveryMinute": "run_every_minute",
+    "runEveryHour": "run_every_hour",
+    "runEveryDay": "run_every_day",
 }
 
 TASK_TIMEOUT_SECONDS = 30.0
