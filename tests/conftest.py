@@ -9,13 +9,12 @@ os.environ["TZ"] = "UTC"
 time.tzset()
 
 
-from collections.abc import AsyncIterator, Callable  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
-import httpx  # noqa: E402
 import pytest  # noqa: E402
 
-from plugin.runtime import Cache, Console, Fetch, FrozenClock, MemoryBackend, Meta, Storage  # noqa: E402
+from plugin.runtime import Meta  # noqa: E402
 
 NOW_MS = 1_700_000_000_123
 CONFIG = {"customerioSiteId": "site123", "customerioToken": "tok456"}
@@ -23,21 +22,11 @@ AUTH = "Basic c2l0ZTEyMzp0b2s0NTY="
 
 
 @pytest.fixture
-async def http_client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
-
-
-@pytest.fixture
-def make_meta(http_client: httpx.AsyncClient) -> Callable[..., Meta]:
-    """A fresh `meta` on the real runtime: in-memory storage, frozen clock, captured logs."""
+def make_meta(plugin_meta: Callable[..., Meta]) -> Callable[..., Meta]:
+    """The toolkit's plugin_meta with this suite's defaults: CONFIG, and the clock at NOW_MS."""
 
     def make(config: dict[str, Any] | None = None, storage: dict[str, Any] | None = None,
              now_ms: float = NOW_MS) -> Meta:
-        clock = FrozenClock(now_ms)
-        store = Storage(MemoryBackend())
-        store.load(storage or {})
-        return Meta(config=CONFIG if config is None else config, storage=store, cache=Cache(clock=clock),
-                    console=Console(clock.now_ms), fetch=Fetch(http_client), clock=clock)
+        return plugin_meta(CONFIG if config is None else config, storage=storage, now_ms=now_ms)
 
     return make

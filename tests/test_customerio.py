@@ -12,6 +12,7 @@ from pytest_httpx import HTTPXMock
 from plugin import js
 from plugin.customerio import CustomerIoPlugin, is_email
 from plugin.runtime import RetryError
+from plugin.testing import create_event
 
 from .conftest import AUTH, CONFIG
 
@@ -22,12 +23,9 @@ JSON_HEADERS = {"User-Agent": "PostHog Customer.io App", "Authorization": AUTH, 
 
 def event(name: str = "signup", distinct_id: Any = "user-1", properties: Any = None, set_: Any = None,
           timestamp: Any = "2023-11-14T22:13:20.123Z") -> dict[str, Any]:
-    payload: dict[str, Any] = {"distinct_id": distinct_id, "event": name, "team_id": 2, "ip": None,
-                               "properties": dict(properties or {}), "timestamp": timestamp}
-    if set_ is not None:
-        payload["$set"] = set_
-        payload["properties"]["$set"] = set_
-    return payload
+    """The toolkit's create_event with this module's defaults and no browser properties,
+    so that request bodies stay short enough to spell out."""
+    return create_event(name, distinct_id, properties, set=set_, timestamp=timestamp, browser=False)
 
 
 def sent(httpx_mock: HTTPXMock) -> list[tuple[str, str, Any]]:
