@@ -37,7 +37,7 @@ def test_iso_timestamp_has_milliseconds() -> None:
 
 
 def call(fake: FakeCustomerIo, method: str, url: str, body: object = None, auth: str | None = None) -> httpx.Response:
-    headers = {"Authorization": auth or fake._authorization()}
+    headers = {"Authorization": auth or fake.api.authorization()}
     content = json.dumps(body).encode() if body is not None else None
     return fake.handle(httpx.Request(method, url, headers=headers, content=content))
 
@@ -55,9 +55,29 @@ def test_fake_customerio_follows_the_track_api() -> None:
     assert call(fake, "POST", f"{base}/a%20b/events", {"name": "paid", "data": {"n": 1}}).status_code == 200
     assert fake.event_names("a b") == ["paid"]
     assert call(fake, "POST", f"{base}/a%20b/events", {"data": {}}).status_code == 400
-    assert call(fake, "DELETE", f"{base}/a%20b").status_code == 404
-    assert [(r.method, r.path, r.status) for r in fake.requests][-2:] == [
-        ("POST", "/api/v1/customers/a%20b/events", 400), ("DELETE", "/api/v1/customers/a%20b", 404)]
+    assert call(fake, "DELETE", f"{base}/a%20b").status_code == 405
+    assert call(fake, "GET", "https://track.customer.io/nowhere").status_code == 404
+    assert [(r.method, r.path, r.status) for r in fake.requests][-3:] == [
+        ("POST", "/api/v1/customers/a%20b/events", 400), ("DELETE", "/api/v1/customers/a%20b", 405),
+        ("GET", "/nowhere", 404)]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "error"),
+    [
+        ("PUT", "/" + "é" * 76, {}, "customer id is longer than 150 bytes"),
+        ("PUT", "/u", {"n" * 151: 1}, "is longer than 150 bytes"),
+        ("PUT", "/u", {"bio": "x" * 1001}, "attribute 'bio' has a value longer than 1000 bytes"),
+        ("PUT", "/u", {f"a{i}": i for i in range(301)}, "a person can have at most 300 attributes"),
+        ("POST", "/u/events", {"name": "e" * 101}, "event name is longer than 100 bytes"),
+        ("POST", "/u/events", {"name": "big", "data": {"x": "y" * 102_400}}, "event data is larger than 100 KB"),
+    ],
+)
+def test_fake_customerio_enforces_the_limits(method: str, path: str, body: dict, error: str) -> None:
+    fake = FakeCustomerIo()
+    answer = call(fake, method, f"https://track.customer.io/api/v1/customers{path}", body)
+    assert answer.status_code == 400 and error in answer.json()["meta"]["error"]
+    assert fake.people == {} and fake.events == {}
 
 
 def test_fake_customerio_fails_on_request() -> None:
