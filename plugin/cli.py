@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from . import conformance
+from . import conformance, main_job
 from .compare import compare_runs, format_comparison
 from .replay import EngineFactory, Scenario, ScenarioError, parse_scenarios, replay
 from .runtime.errors import HostError
@@ -260,16 +260,22 @@ def build_parser() -> argparse.ArgumentParser:
     compare_parser.add_argument("--json", metavar="REPORT.json", help="also write the full report as JSON")
     _add_engine_options(compare_parser)
     compare_parser.set_defaults(func=cmd_compare)
+    main_job.add_parsers(commands, _add_engine_options)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
+    kind = getattr(args, "command_kind", None)
+    if not getattr(args, "func", None) and kind is None:
         parser.print_help()
         return 0
     try:
+        if kind is not None:
+            factory = main_job.engine_for(args, lambda a: _js_factory(_js_source(a)))
+            run = main_job.cmd_run if kind == "run" else main_job.cmd_dead_letters
+            return run(args, factory)
         return int(args.func(args))
     except (UsageError, ScenarioError, HostError, OSError) as error:
         print(f"cio-plugin: {error}", file=sys.stderr)
