@@ -239,14 +239,10 @@ def cmd_dead_letters(args: argparse.Namespace, engine_factory: Any) -> int:
     state = State(args.state)
     for letter in letters:
         state.remove_dead_letter(letter.id)
+    state.reset(str(retry_file))  # the file is rewritten on every retry
     state.close()
     args.inputs = [str(retry_file)]
-    try:
-        return cmd_run(args, engine_factory)
-    finally:
-        state = State(args.state)
-        state.save_checkpoint(str(retry_file), 0, 0)  # the file is rewritten on every retry
-        state.close()
+    return cmd_run(args, engine_factory)
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:

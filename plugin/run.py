@@ -27,7 +27,6 @@ from .runtime.host import PluginHost
 from .runtime.retry import RetryPolicy
 from .state import State
 
-CHECKPOINT_EVERY_SECONDS = 0.2
 STOP_GRACE_SECONDS = 5.0
 
 
@@ -69,27 +68,51 @@ class Summary:
 
 
 class _Progress:
-    """Per input file: lines in order, each done when all its events have ended."""
+    """One input file's lines in order. A line is done when it is sealed (no more events of
+    it will come) and all its events have ended. Each done line is recorded at once: the
+    checkpoint when it extends the done prefix, else in the set of lines done past it, so a
+    restart re-sends only what was in flight."""
 
-    def __init__(self) -> None:
-        self.lines: deque[list[Any]] = deque()  # [line, events still running, sealed]
+    def __init__(self, source: str, state: State) -> None:
+        self.source = source
+        self.state = state
+        self.lines: deque[_Entry] = deque()
 
-    def open(self, line: Line) -> list[Any]:
-        if self.lines and not self.lines[-1][2]:
-            self.lines[-1][2] = True
-        entry = [line, 0, False]
+    def open(self, line: Line) -> _Entry:
+        if self.lines:
+            self.seal(self.lines[-1])
+        entry = _Entry(line)
         self.lines.append(entry)
         return entry
 
-    def seal_all(self) -> None:
-        for entry in self.lines:
-            entry[2] = True
+    def seal(self, entry: _Entry) -> None:
+        if not entry.sealed:
+            entry.sealed = True
+            self.finished(entry)
 
-    def advance(self) -> Line | None:
-        done = None
-        while self.lines and self.lines[0][2] and self.lines[0][1] == 0:
-            done = self.lines.popleft()[0]
-        return done
+    def seal_all(self) -> None:
+        for entry in list(self.lines):
+            self.seal(entry)
+
+    def finished(self, entry: _Entry) -> None:
+        if not entry.sealed or entry.running or entry.done:
+            return
+        entry.done = True
+        last = None
+        while self.lines and self.lines[0].done:
+            last = self.lines.popleft().line
+        if last is not None:
+            self.state.save_checkpoint(self.source, last.offset, last.number)
+        elif self.lines and entry is not self.lines[0]:
+            self.state.mark_done(self.source, entry.line.number)
+
+
+@dataclass
+class _Entry:
+    line: Line
+    running: int = 0
+    sealed: bool = False
+    done: bool = False
 
 
 class Runner:
@@ -114,37 +137,37 @@ class Runner:
         self.concurrency = concurrency
         self.counters = Counters()
         self._progress: dict[str, _Progress] = {}
+        self._skip: dict[str, set[int]] = {}
         self._tails: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._last_checkpoint = 0.0
-        self._unsaved: dict[str, Line] = {}  # lines done but not yet in the state file
 
     async def run(self, inputs: list[str], stop: asyncio.Event | None = None) -> Summary:
         stop = stop or asyncio.Event()
         slots = asyncio.Semaphore(self.concurrency)
         resume = self.state.checkpoints()
-        current: dict[str, list[Any]] = {}
+        current: dict[str, _Entry] = {}
         for item in read_events(inputs, resume):
             if stop.is_set():
                 break
             line = item.line
-            progress = self._progress.setdefault(line.source, _Progress())
+            if line.number in self._skip.setdefault(line.source, self.state.done_lines(line.source)):
+                continue  # done before a restart
+            progress = self._progress.setdefault(line.source, _Progress(line.source, self.state))
             entry = current.get(line.source)
-            if entry is None or entry[0].number != line.number:
+            if entry is None or entry.line.number != line.number:
                 entry = current[line.source] = progress.open(line)
             if isinstance(item, BadLine):
                 self.counters.bad_lines += 1
                 self.meta.console.write(LogSource.SYSTEM, LogLevel.WARN, f"skipped {item}")
-                self._checkpoint(line.source)
                 continue
             self.counters.read += 1
-            entry[1] += 1
+            entry.running += 1
             await slots.acquire()
             if stop.is_set():
-                entry[1] -= 1
+                entry.running -= 1
                 slots.release()
                 break
-            self._start(item, entry, slots)
+            self._start(item, entry, progress, slots)
             await asyncio.sleep(0)  # let finished events report between lines
         for progress in self._progress.values():
             progress.seal_all()
@@ -154,14 +177,12 @@ class Runner:
             for task in pending:  # still retrying: not checkpointed, so a rerun delivers them
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        for source in self._progress:
-            self._checkpoint(source, force=True)
         await self.host.close()
         c = self.counters
         return Summary(c.read, c.delivered, c.failed, c.bad_lines, c.retries, round(c.seconds, 3),
                        round(c.rate, 1), len(self.state.dead_letters()), str(self.state.path), interrupted)
 
-    def _start(self, item: Event, entry: list[Any], slots: asyncio.Semaphore) -> None:
+    def _start(self, item: Event, entry: _Entry, progress: _Progress, slots: asyncio.Semaphore) -> None:
         person = str(item.payload.get("distinct_id"))
         previous = self._tails.get(person)
 
@@ -182,8 +203,8 @@ class Runner:
                         reason = f"the plugin is disabled (setupPlugin failed): {reason}"
                     self.state.add_dead_letter(item.line.source, item.line.number, item.payload, reason,
                                                outcome.attempts)
-                entry[1] -= 1
-                self._checkpoint(item.line.source)
+                entry.running -= 1
+                progress.finished(entry)
             finally:
                 self.counters.in_flight = max(self.counters.in_flight - 1, 0)
                 slots.release()
@@ -194,17 +215,3 @@ class Runner:
         self._tails[person] = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    def _checkpoint(self, source: str, *, force: bool = False) -> None:
-        progress = self._progress.get(source)
-        if progress is None:
-            return
-        done = progress.advance()
-        if done is not None:
-            self._unsaved[source] = done
-        now = time.monotonic()
-        if self._unsaved and (force or now - self._last_checkpoint >= CHECKPOINT_EVERY_SECONDS):
-            for name, line in self._unsaved.items():
-                self.state.save_checkpoint(name, line.offset, line.number)
-            self._unsaved.clear()
-            self._last_checkpoint = now

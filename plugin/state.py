@@ -37,6 +37,8 @@ class State:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS checkpoints (source TEXT PRIMARY KEY, "
                          "byte_offset INTEGER NOT NULL, line INTEGER NOT NULL, updated_at REAL NOT NULL)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS done_lines (source TEXT NOT NULL, line INTEGER NOT NULL, "
+                         "PRIMARY KEY (source, line))")
         self._db.execute("CREATE TABLE IF NOT EXISTS dead_letters (id INTEGER PRIMARY KEY AUTOINCREMENT, "
                          "source TEXT NOT NULL, line INTEGER NOT NULL, event TEXT NOT NULL, error TEXT NOT NULL, "
                          "attempts INTEGER NOT NULL, failed_at REAL NOT NULL)")
@@ -47,9 +49,25 @@ class State:
         return {row[0]: (row[1], row[2]) for row in rows}
 
     def save_checkpoint(self, source: str, offset: int, line: int) -> None:
+        """Everything up to `line` is done; lines done past it stay in done_lines."""
+        self._db.execute("BEGIN")
+        self._db.execute("DELETE FROM done_lines WHERE source = ? AND line <= ?", (source, line))
         self._db.execute("INSERT INTO checkpoints VALUES (?, ?, ?, ?) ON CONFLICT (source) DO UPDATE SET "
                          "byte_offset = excluded.byte_offset, line = excluded.line, updated_at = excluded.updated_at",
                          (source, offset, line, time.time()))
+        self._db.execute("COMMIT")
+
+    def reset(self, source: str) -> None:
+        """Forget the progress through `source` (a file that was rewritten)."""
+        self._db.execute("DELETE FROM checkpoints WHERE source = ?", (source,))
+        self._db.execute("DELETE FROM done_lines WHERE source = ?", (source,))
+
+    def mark_done(self, source: str, line: int) -> None:
+        """A line past the checkpoint is done (lines before it are still running)."""
+        self._db.execute("INSERT OR IGNORE INTO done_lines VALUES (?, ?)", (source, line))
+
+    def done_lines(self, source: str) -> set[int]:
+        return {row[0] for row in self._db.execute("SELECT line FROM done_lines WHERE source = ?", (source,))}
 
     # ---- dead letters ---------------------------------------------------------------------
     def add_dead_letter(self, source: str, line: int, event: dict[str, Any], error: str, attempts: int) -> None:
