@@ -155,11 +155,13 @@ async def _run(args: argparse.Namespace, engine_factory: Any, config: dict[str, 
         # One pool: a connection per event in flight at most, kept alive between events.
         pool = httpx.AsyncHTTPTransport(
             limits=httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency))
-        if args.target == "emulator":
+        if args.emulator_url:
+            transport: httpx.AsyncBaseTransport = RouteToEmulator(args.emulator_url, pool)
+        elif args.target == "emulator":
             api = TrackApi(SQLiteStore(_emulator_db(args)), config["customerioSiteId"], config["customerioToken"])
             emulator = Emulator(api, faults)
             await emulator.start()
-            transport: httpx.AsyncBaseTransport = RouteToEmulator(emulator.url, pool)
+            transport = RouteToEmulator(emulator.url, pool)
         else:
             transport = RateLimited(pool, args.rate)
         async with httpx.AsyncClient(transport=transport) as client:
@@ -282,6 +284,8 @@ def add_parsers(commands: Any, add_engine_options: Any) -> None:
         parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="one config value (repeatable)")
         parser.add_argument("--target", choices=["emulator", "customerio"], default="emulator",
                             help="where requests go (default: the embedded emulator, on loopback)")
+        parser.add_argument("--emulator-url", metavar="URL",
+                            help="use an emulator already running (cio-plugin emulator) instead of starting one")
         parser.add_argument("--rate", type=float, default=DEFAULT_RATE,
                             help=f"requests per second to the real Customer.io (default: {DEFAULT_RATE:g})")
         parser.add_argument("--concurrency", type=int, default=32, help="events in flight (default: 32)")

@@ -10,6 +10,7 @@ people run in parallel, up to `concurrency` events in flight.
 from __future__ import annotations
 
 import asyncio
+import resource
 import time
 from collections import deque
 from collections.abc import Callable
@@ -39,6 +40,7 @@ class Counters:
     retries: int = 0
     in_flight: int = 0
     started: float = field(default_factory=time.monotonic)
+    latencies: list[float] = field(default_factory=list)  # seconds per event, all attempts included
 
     @property
     def seconds(self) -> float:
@@ -62,6 +64,9 @@ class Summary:
     dead_letters: int
     state: str
     interrupted: bool
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    peak_rss_mb: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -179,8 +184,11 @@ class Runner:
             await asyncio.gather(*pending, return_exceptions=True)
         await self.host.close()
         c = self.counters
+        ordered = sorted(c.latencies) or [0.0]
         return Summary(c.read, c.delivered, c.failed, c.bad_lines, c.retries, round(c.seconds, 3),
-                       round(c.rate, 1), len(self.state.dead_letters()), str(self.state.path), interrupted)
+                       round(c.rate, 1), len(self.state.dead_letters()), str(self.state.path), interrupted,
+                       round(ordered[len(ordered) // 2] * 1000, 2), round(ordered[int(len(ordered) * 0.99)] * 1000, 2),
+                       round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))
 
     def _start(self, item: Event, entry: _Entry, progress: _Progress, slots: asyncio.Semaphore) -> None:
         person = str(item.payload.get("distinct_id"))
@@ -191,7 +199,9 @@ class Runner:
                 if previous is not None:
                     await asyncio.gather(previous, return_exceptions=True)
                 self.counters.in_flight += 1
+                began = time.monotonic()
                 outcome = await self.host.on_event(item.payload)
+                self.counters.latencies.append(time.monotonic() - began)
                 self.counters.retries += max(outcome.attempts - 1, 0)
                 if outcome.ok:
                     self.counters.delivered += 1
