@@ -277,6 +277,9 @@ def main(argv: list[str] | None = None) -> int:
             run = main_job.cmd_run if kind == "run" else main_job.cmd_dead_letters
             return run(args, factory)
         return int(args.func(args))
+    except BrokenPipeError:  # the reader went away (`| head`): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (UsageError, ScenarioError, HostError, OSError) as error:
         print(f"cio-plugin: {error}", file=sys.stderr)
         return 2
