@@ -24,6 +24,7 @@ from .runtime.errors import ConfigError
 from .runtime.manifest import Manifest, load_manifest, validate_config
 from .runtime.retry import retry_policy
 from .state import DEFAULT_STATE, State
+from .transport import PoolShards, RateLimited
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_EVENTS = PROJECT_ROOT / "fixtures" / "events.jsonl"
@@ -70,28 +71,6 @@ def gather_config(manifest: Manifest, path: str | None, settings: list[str], tar
         for key, value in EMULATOR_CREDENTIALS.items():
             config.setdefault(key, value)
     return validate_config(manifest, config)
-
-
-class RateLimited(httpx.AsyncBaseTransport):
-    """At most `per_second` requests per second (evenly spaced) through `inner`."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, per_second: float) -> None:
-        self.inner = inner
-        self.interval = 1.0 / per_second
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        async with self._lock:
-            loop = asyncio.get_running_loop()
-            wait = self._next - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._next = max(loop.time(), self._next) + self.interval
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 def _state_dir(args: argparse.Namespace) -> Path:
@@ -152,9 +131,8 @@ async def _run(args: argparse.Namespace, engine_factory: Any, config: dict[str, 
     made = engine_factory()
     engine = await made if asyncio.iscoroutine(made) else made
     try:
-        # One pool: a connection per event in flight at most, kept alive between events.
-        pool = httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency))
+        # A connection per event in flight at most, kept alive between events.
+        pool = PoolShards(args.concurrency)
         if args.emulator_url:
             transport: httpx.AsyncBaseTransport = RouteToEmulator(args.emulator_url, pool)
         elif args.target == "emulator":
