@@ -82,13 +82,13 @@ def test_bad_lines_are_reported_and_skipped(tmp_path: Path, capsys: pytest.Captu
 
 def test_faults_end_delivered_or_dead_lettered_in_order(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     events = tmp_path / "events.jsonl"
-    order = write_events(events, people=50, per_person=20)  # 1,000 events
+    order = write_events(events, people=500, per_person=20)  # 10,000 events
     code = run(tmp_path, str(events), "--json", "--error-rate", "0.1", "--throttle-rate", "0.05",
                "--retry-after", "0", "--drop-rate", "0.02", "--max-attempts", "3", "--retry-cap", "0.01")
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["read"] == 1000 and summary["retries"] > 0
-    assert summary["delivered"] + summary["failed"] == 1000
+    assert summary["read"] == 10_000 and summary["retries"] > 0
+    assert summary["delivered"] + summary["failed"] == 10_000
     assert main(["dead-letters", "list", "--state", str(tmp_path / "state.sqlite"), "--json"]) == 0
     letters = json.loads(capsys.readouterr().out)
     assert len(letters) == summary["failed"] == summary["dead_letters"]
