@@ -9,7 +9,6 @@ import json
 import os
 import sys
 import time
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CONFORMANCE = PROJECT_ROOT / "fixtures" / "conformance"
 JS_PLUGIN_ENV = "CIO_JS_PLUGIN"
 DEFAULT_PLUGIN = "plugin.customerio"
-# Event streams compared without --config run with these (the fake Customer.io accepts any).
-LOCAL_CREDENTIALS = {"customerioSiteId": "local-site-id", "customerioToken": "local-api-key"}
 
 
 class UsageError(Exception):
@@ -114,21 +111,6 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0 if conformance.summarize(reports).parity else 1
 
 
-def _read_config(path: str) -> dict[str, Any]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise UsageError(f"cannot read config {path}: {error.strerror}") from None
-    try:
-        config = tomllib.loads(text) if path.endswith(".toml") else json.loads(text)
-    except ValueError as error:
-        kind = "TOML" if path.endswith(".toml") else "JSON"
-        raise UsageError(f"config {path} is not valid {kind}: {error}") from None
-    if not isinstance(config, dict):
-        raise UsageError(f"config {path} must be an object of plugin config keys")
-    return config
-
-
 def _stream_scenario(path: str, config: dict[str, Any]) -> Scenario:
     """An event stream (JSONL of onEvent payloads) as one scenario; bad lines are skipped, loudly."""
     events = []
@@ -178,9 +160,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     is_stream = args.input.endswith(".jsonl") or args.input.endswith(".ndjson")
     if is_stream:
         if args.config:
-            given = _read_config(args.config)
+            given = main_job.read_config_file(args.config)
         else:
-            given = {key: value for key, value in LOCAL_CREDENTIALS.items() if manifest.field(key)}
+            given = {key: value for key, value in main_job.EMULATOR_CREDENTIALS.items() if manifest.field(key)}
         scenarios = [_stream_scenario(args.input, validate_config(manifest, given))]
     else:
         if args.config:

@@ -42,21 +42,24 @@ def env_names(key: str) -> list[str]:
     return [name, *ENV_ALIASES.get(key, [])]
 
 
+def read_config_file(path: str) -> dict[str, Any]:
+    """A config file: JSON, or TOML by extension; an object of plugin config keys."""
+    kind = "TOML" if path.endswith(".toml") else "JSON"
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        config = tomllib.loads(text) if kind == "TOML" else json.loads(text)
+    except OSError as error:
+        raise ConfigError(f"cannot read config {path}: {error.strerror}") from None
+    except ValueError as error:
+        raise ConfigError(f"config {path} is not valid {kind}: {error}") from None
+    if not isinstance(config, dict):
+        raise ConfigError(f"config {path} must be an object of plugin config keys")
+    return config
+
+
 def gather_config(manifest: Manifest, path: str | None, settings: list[str], target: str) -> dict[str, Any]:
     """File, then environment, then --set flags; checked against plugin.json (ConfigError)."""
-    config: dict[str, Any] = {}
-    if path:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-            loaded = tomllib.loads(text) if path.endswith(".toml") else json.loads(text)
-        except OSError as error:
-            raise ConfigError(f"cannot read config {path}: {error.strerror}") from None
-        except ValueError as error:
-            raise ConfigError(f"config {path} is not valid {'TOML' if path.endswith('.toml') else 'JSON'}: "
-                              f"{error}") from None
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"config {path} must be an object of plugin config keys")
-        config.update(loaded)
+    config: dict[str, Any] = read_config_file(path) if path else {}
     for spec in manifest.config:
         for name in env_names(spec.key):
             if os.environ.get(name):
