@@ -155,7 +155,9 @@ class Runner:
             if stop.is_set():
                 break
             line = item.line
-            if line.number in self._skip.setdefault(line.source, self.state.done_lines(line.source)):
+            if line.source not in self._skip:  # read once per input, not once per line
+                self._skip[line.source] = self.state.done_lines(line.source)
+            if line.number in self._skip[line.source]:
                 continue  # done before a restart
             progress = self._progress.setdefault(line.source, _Progress(line.source, self.state))
             entry = current.get(line.source)
