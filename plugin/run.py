@@ -10,6 +10,7 @@ people run in parallel, up to `concurrency` events in flight.
 from __future__ import annotations
 
 import asyncio
+import random
 import resource
 import time
 from collections import deque
@@ -29,6 +30,7 @@ from .runtime.retry import RetryPolicy
 from .state import State
 
 STOP_GRACE_SECONDS = 5.0
+LATENCY_SAMPLE = 10_000
 
 
 @dataclass
@@ -40,7 +42,20 @@ class Counters:
     retries: int = 0
     in_flight: int = 0
     started: float = field(default_factory=time.monotonic)
-    latencies: list[float] = field(default_factory=list)  # seconds per event, all attempts included
+    # Seconds per event (all attempts): a uniform sample of at most LATENCY_SAMPLE of them, so
+    # memory stays flat however long the input is.
+    latencies: list[float] = field(default_factory=list)
+    timed: int = 0
+    _random: random.Random = field(default_factory=lambda: random.Random(0))
+
+    def record_latency(self, seconds: float) -> None:
+        self.timed += 1
+        if len(self.latencies) < LATENCY_SAMPLE:
+            self.latencies.append(seconds)
+        else:  # reservoir sampling
+            slot = self._random.randrange(self.timed)
+            if slot < LATENCY_SAMPLE:
+                self.latencies[slot] = seconds
 
     @property
     def seconds(self) -> float:
@@ -203,7 +218,7 @@ class Runner:
                 self.counters.in_flight += 1
                 began = time.monotonic()
                 outcome = await self.host.on_event(item.payload)
-                self.counters.latencies.append(time.monotonic() - began)
+                self.counters.record_latency(time.monotonic() - began)
                 self.counters.retries += max(outcome.attempts - 1, 0)
                 if outcome.ok:
                     self.counters.delivered += 1
