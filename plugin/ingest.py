@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from .testing.events import iso_timestamp
+from .js.dates import to_iso_string
 
 DEFAULT_TEAM_ID = 1
 Position = tuple[int, int]  # (byte offset, line number) just after a line
@@ -133,7 +133,7 @@ def _object(value: Any, key: str) -> dict[str, Any]:
 
 def _timestamp(value: Any, now: datetime | None) -> str:
     if value is None:
-        return iso_timestamp(now)
+        return to_iso_string(now)
     if not isinstance(value, str):
         raise ValueError("'timestamp' must be an ISO 8601 string")
     try:
@@ -142,7 +142,7 @@ def _timestamp(value: Any, now: datetime | None) -> str:
         raise ValueError(f"'timestamp' is not an ISO 8601 date-time: {value!r}") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return iso_timestamp(moment)
+    return to_iso_string(moment)
 
 
 def read_events(paths: Iterable[str], resume: dict[str, Position] | None = None) -> Iterator[Event | BadLine]:

@@ -579,3 +579,9 @@ def new_date_value(value: Any) -> float:
     if is_number(value):
         return time_clip(to_number_value(value))
     return NAN
+
+
+def to_iso_string(moment: datetime | None = None) -> str:
+    """`Date.prototype.toISOString` of a datetime (default: now): UTC, milliseconds, a Z."""
+    moment = (moment or datetime.now(UTC)).astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

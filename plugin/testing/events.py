@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import copy
 import uuid
-from datetime import UTC, datetime
 from typing import Any
+
+from ..js.dates import to_iso_string
+
+# `new Date().toISOString()`; the factories' name for it.
+iso_timestamp = to_iso_string
 
 TEAM_ID = 2
 DEFAULT_TIMESTAMP = "2024-05-01T10:00:00.000Z"
-
-
-def iso_timestamp(moment: datetime | None = None) -> str:
-    """`new Date().toISOString()`: UTC, milliseconds, a Z."""
-    moment = (moment or datetime.now(UTC)).astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def browser_properties(distinct_id: str, url: str = "https://app.example.com/") -> dict[str, Any]:
