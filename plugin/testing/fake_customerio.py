@@ -15,9 +15,11 @@ from typing import Any
 
 import httpx
 
+from ..emulator.track_api import HOSTS as API_HOSTS
 from ..emulator.track_api import MemoryStore, TrackApi
 
-HOSTS = re.compile(r"^https://(track|track-eu|api)\.customer\.io(/.*)?$")
+# Every URL on the hosts the emulator serves, for pytest-httpx to send here.
+HOSTS = re.compile(rf"^https://({'|'.join(map(re.escape, API_HOSTS))})(/.*)?$")
 
 
 @dataclass
