@@ -18,6 +18,7 @@ import httpx
 from .emulator import SQLiteStore, TrackApi
 from .emulator.server import Emulator, Faults, RouteToEmulator
 from .run import Runner, Summary
+from .runtime import fetch_client
 from .runtime.console import LogEntry, LogLevel
 from .runtime.engine import load_python_plugin
 from .runtime.errors import ConfigError
@@ -135,17 +136,16 @@ async def _run(args: argparse.Namespace, engine_factory: Any, config: dict[str, 
     engine = await made if asyncio.iscoroutine(made) else made
     try:
         # A connection per event in flight at most, kept alive between events.
-        pool = PoolShards(args.concurrency)
         if args.emulator_url:
-            transport: httpx.AsyncBaseTransport = RouteToEmulator(args.emulator_url, pool)
+            transport: httpx.AsyncBaseTransport = RouteToEmulator(args.emulator_url, args.concurrency)
         elif args.target == "emulator":
             api = TrackApi(SQLiteStore(_emulator_db(args)), config["customerioSiteId"], config["customerioToken"])
             emulator = Emulator(api, faults)
             await emulator.start()
-            transport = RouteToEmulator(emulator.url, pool)
+            transport = RouteToEmulator(emulator.url, args.concurrency)
         else:
-            transport = RateLimited(pool, args.rate)
-        async with httpx.AsyncClient(transport=transport) as client:
+            transport = RateLimited(PoolShards(args.concurrency), args.rate)
+        async with fetch_client(transport) as client:
             retry = retry_policy(args.retry, max_attempts=args.max_attempts, cap=args.retry_cap)
             runner = Runner(engine, state, client, config, retry=retry, concurrency=args.concurrency,
                             log=_print_log, log_level=LogLevel[args.log_level.upper()])

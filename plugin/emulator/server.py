@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import httpx
 from aiohttp import web
 
+from ..http1 import HTTP1Transport
 from .track_api import HOSTS, TrackApi
 
 # The Customer.io host a request was meant for (the emulator serves all of them on one port).
@@ -95,19 +96,19 @@ class Emulator:
 
 
 class RouteToEmulator(httpx.AsyncBaseTransport):
-    """Sends requests for the Customer.io hosts to the emulator; anything else is refused,
-    so a run against the emulator can never reach the internet."""
+    """Sends requests for the Customer.io hosts to the emulator, over up to `connections`
+    keep-alive connections; anything else is refused, so a run against the emulator can never
+    reach the internet. The request itself is left as the plugin made it (URL, Host header)."""
 
-    def __init__(self, emulator_url: str, inner: httpx.AsyncBaseTransport | None = None) -> None:
-        self.target = httpx.URL(emulator_url)
-        self.inner = inner or httpx.AsyncHTTPTransport()
+    def __init__(self, emulator_url: str, connections: int = 64) -> None:
+        target = httpx.URL(emulator_url)
+        self.inner = HTTP1Transport(connections, connect_to=(target.host, target.port or 80))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.host not in HOSTS:
             raise httpx.ConnectError(f"{request.url.host} is not a Customer.io host (the emulator only serves those)",
                                      request=request)
         request.headers[TARGET_HOST_HEADER] = request.url.host
-        request.url = request.url.copy_with(scheme=self.target.scheme, host=self.target.host, port=self.target.port)
         return await self.inner.handle_async_request(request)
 
     async def aclose(self) -> None:

@@ -165,10 +165,24 @@ def _normalise_path(path: str) -> str:
 
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+\-.]*):")
+# URLs that are already what the parser would produce: a lower-case ASCII host of letters, digits
+# and hyphens (its last label starting with a letter, so never an IPv4 form; no punycode to check),
+# no port, no query or fragment, and a path of characters the parser leaves alone, with no dot
+# segment. Every request a plugin makes to a fixed host with ids in its path looks like this.
+_CANONICAL = re.compile(
+    r"https?://(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*[a-z](?:[a-z0-9-]*[a-z0-9])?(?:/[A-Za-z0-9\-._~!$&'()*+,;=:@%]*)+"
+)
+_DOT_SEGMENT = re.compile(r"/(?:\.|%2[eE]){1,2}(?=/|$)")
 
 
 def href(url: str) -> str:
     """`new URL(url).href` for an absolute http(s) URL; InvalidURL (a TypeError) otherwise."""
+    if _CANONICAL.fullmatch(url) and "xn--" not in url and not _DOT_SEGMENT.search(url):
+        return url
+    return _parse_href(url)
+
+
+def _parse_href(url: str) -> str:
     text = url.strip(_C0_SPACE)
     text = text.replace("\t", "").replace("\n", "").replace("\r", "")
     match = _SCHEME.match(text)

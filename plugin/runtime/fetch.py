@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 from dataclasses import dataclass, field
+from http.cookiejar import CookieJar
 from typing import Any
 
 import httpx
@@ -77,12 +78,27 @@ class Response:
         return js.json.parse(await self.text())
 
 
+class _NoCookies(CookieJar):
+    """node-fetch keeps no cookies: a Set-Cookie from one response never rides on the next request."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        pass
+
+
+def fetch_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """The httpx client Fetch is meant to run on: pooled connections, no cookie store."""
+    return httpx.AsyncClient(transport=transport, cookies=_NoCookies())
+
+
 class Fetch:
     """`await fetch(url, method=..., headers=..., body=...)` -> Response."""
 
     def __init__(self, client: httpx.AsyncClient, *, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None:
         self.client = client
         self.timeout = timeout
+        self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
+        # The client's own headers (Accept, Accept-Encoding, ...) under the plugin's.
+        self._client_headers = list(client.headers.multi_items())
 
     async def __call__(
         self, url: str, *, method: str = "GET", headers: dict[str, Any] | None = None, body: str | None = None
@@ -93,15 +109,15 @@ class Fetch:
         if record is not None:
             record.calls.append(call)
         wire_url = js.url.href(url)  # raises TypeError "Invalid URL", as node-fetch does
+        given = {name.lower() for name in call.headers}
+        headers = [(name, value) for name, value in self._client_headers if name not in given]
+        headers += call.headers.items()
+        # Built here, not by client.request: the URL is parsed once and the headers merged once.
+        request = httpx.Request(method, wire_url, headers=headers,
+                                content=body.encode("utf-8") if body is not None else None,
+                                extensions={**self._extensions, "fetch_url": url})
         try:
-            response = await self.client.request(
-                method,
-                wire_url,
-                headers=call.headers,
-                content=body.encode("utf-8") if body is not None else None,
-                timeout=self.timeout,
-                extensions={"fetch_url": url},
-            )
+            response = await self.client.send(request)
         except httpx.TransportError as error:
             reason = str(error) or type(error).__name__
             raise FetchError(f"request to {url} failed, reason: {reason}") from error

@@ -48,7 +48,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 if pytest_asyncio is not None:
     from ..js.dates import pinned_time_zone
-    from ..runtime import Meta
+    from ..runtime import Meta, fetch_client
     from ..runtime.engine import load_python_plugin
     from .fake_customerio import HOSTS, FakeCustomerIo
     from .runtime import DEFAULT_NOW_MS, PluginRuntime, make_meta
@@ -70,7 +70,7 @@ if pytest_asyncio is not None:
     @pytest_asyncio.fixture
     async def plugin_http_client(httpx_mock: HTTPXMock) -> AsyncIterator[httpx.AsyncClient]:
         """The plugin's HTTP client; pytest-httpx answers it, so nothing leaves the process."""
-        async with httpx.AsyncClient() as client:
+        async with fetch_client() as client:
             yield client
 
     @pytest.fixture
