@@ -50,15 +50,15 @@ def events(n: int) -> list[dict[str, Any]]:
     return out
 
 
-def meta(client: httpx.AsyncClient, config: dict[str, Any]) -> Meta:
+def meta(transport: httpx.AsyncBaseTransport, config: dict[str, Any]) -> Meta:
     clock = FrozenClock(1_714_557_600_000)
     return Meta(config=config, storage=Storage(MemoryBackend()), cache=Cache(clock=clock),
-                console=Console(clock.now_ms), fetch=Fetch(client), clock=clock)
+                console=Console(clock.now_ms), fetch=Fetch(transport), clock=clock)
 
 
 async def latency(engine: Engine, config: dict[str, Any], n: int) -> list[float]:
-    async with httpx.AsyncClient(transport=ScriptedTransport()) as client:
-        m = meta(client, config)
+    async with ScriptedTransport() as transport:
+        m = meta(transport, config)
         await invoke(engine, "setupPlugin", (), m)
         samples = []
         for event in events(n):

@@ -18,7 +18,6 @@ import httpx
 from .emulator import SQLiteStore, TrackApi
 from .emulator.server import Emulator, Faults, RouteToEmulator
 from .run import Runner, Summary
-from .runtime import fetch_client
 from .runtime.console import LogEntry, LogLevel
 from .runtime.engine import load_python_plugin
 from .runtime.errors import ConfigError
@@ -145,9 +144,9 @@ async def _run(args: argparse.Namespace, engine_factory: Any, config: dict[str, 
             transport = RouteToEmulator(emulator.url, args.concurrency)
         else:
             transport = RateLimited(PoolShards(args.concurrency), args.rate)
-        async with fetch_client(transport) as client:
+        async with transport:
             retry = retry_policy(args.retry, max_attempts=args.max_attempts, cap=args.retry_cap)
-            runner = Runner(engine, state, client, config, retry=retry, concurrency=args.concurrency,
+            runner = Runner(engine, state, transport, config, retry=retry, concurrency=args.concurrency,
                             log=_print_log, log_level=LogLevel[args.log_level.upper()])
             ticker = asyncio.ensure_future(_show_progress(runner)) if sys.stderr.isatty() and not args.json else None
             try:

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from . import js
-from .runtime import Cache, Console, Fetch, FrozenClock, MemoryBackend, Meta, RetryError, Storage, fetch_client
+from .runtime import Cache, Console, Fetch, FrozenClock, MemoryBackend, Meta, RetryError, Storage
 from .runtime.engine import CallResult, Engine, invoke
 from .runtime.errors import error_message, error_name
 
@@ -152,7 +152,7 @@ def _step(kind: str, result: CallResult) -> dict[str, Any]:
 async def replay_scenario(scenario: Scenario, engine_factory: EngineFactory) -> dict[str, Any]:
     clock = FrozenClock(scenario.now_ms)
     transport = ScriptedTransport([ResponseRule(**rule) for rule in scenario.responses])
-    async with fetch_client(transport) as client:
+    async with transport:
         storage = Storage(MemoryBackend())
         storage.load(scenario.storage)
         console = Console(clock.now_ms)
@@ -161,7 +161,7 @@ async def replay_scenario(scenario: Scenario, engine_factory: EngineFactory) -> 
             storage=storage,
             cache=Cache(clock=clock),
             console=console,
-            fetch=Fetch(client),
+            fetch=Fetch(transport),
             clock=clock,
         )
         made = engine_factory()

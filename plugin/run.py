@@ -140,7 +140,7 @@ class Runner:
         self,
         engine: Engine,
         state: State,
-        client: httpx.AsyncClient,
+        transport: httpx.AsyncBaseTransport,
         config: dict[str, Any],
         *,
         retry: RetryPolicy | str = "reliable",
@@ -151,7 +151,7 @@ class Runner:
         clock = SystemClock()
         console = Console(clock.now_ms, log, log_level) if log else Console(clock.now_ms, lambda _: None)
         self.meta = Meta(config=config, storage=Storage(state.storage), cache=Cache(clock=clock), console=console,
-                         fetch=Fetch(client), clock=clock)
+                         fetch=Fetch(transport), clock=clock)
         self.host = PluginHost(engine, self.meta, retry=retry)
         self.state = state
         self.concurrency = concurrency

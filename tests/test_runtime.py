@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from plugin import js
 from plugin.runtime import (
     Cache,
     Console,
+    Fetch,
     FetchError,
     FrozenClock,
     LogLevel,
@@ -141,6 +143,30 @@ async def test_fetch_response_and_errors(make_meta, httpx_mock: HTTPXMock) -> No
         await meta.fetch("https://example.com/x")
     with pytest.raises(js.JSTypeError, match="Invalid URL"):
         await meta.fetch("https://exa mple.com/")
+
+
+async def test_fetch_keeps_no_cookies_and_adds_node_fetch_defaults(make_meta, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url="https://example.com/login", headers={"Set-Cookie": "session=abc; Path=/"})
+    httpx_mock.add_response(url="https://example.com/next")
+    meta = make_meta()
+    await meta.fetch("https://example.com/login")
+    await meta.fetch("https://example.com/next", headers={"User-Agent": "PostHog Customer.io App"})
+    first, second = httpx_mock.get_requests()
+    assert "cookie" not in second.headers  # node-fetch has no cookie store
+    assert first.headers["accept"] == "*/*" and "gzip" in first.headers["accept-encoding"]
+    assert second.headers.get_list("user-agent") == ["PostHog Customer.io App"]  # the plugin's, not also ours
+
+
+async def test_fetch_decodes_bodies_and_reports_broken_ones() -> None:
+    class Gzipped(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            body = gzip.compress(b"gzip me") if request.url.path == "/ok" else b"not gzip"
+            return httpx.Response(200, headers={"Content-Encoding": "gzip"}, stream=httpx.ByteStream(body))
+
+    fetch = Fetch(Gzipped())
+    assert await (await fetch("https://example.com/ok")).text() == "gzip me"
+    with pytest.raises(FetchError, match=r"Invalid response body while trying to fetch https://example\.com/bad"):
+        await fetch("https://example.com/bad")
 
 
 def test_runtime_reads_plugin_json() -> None:

@@ -9,7 +9,7 @@ from .cache import Cache
 from .clock import Clock, FrozenClock, SystemClock
 from .console import Console, LogEntry, LogLevel, LogSource
 from .errors import ConfigError, HostError, ManifestError, RetryError, StorageError, error_message, error_name
-from .fetch import CallRecord, Fetch, FetchCall, FetchError, Response, fetch_client
+from .fetch import CallRecord, Fetch, FetchCall, FetchError, Response
 from .meta import Meta
 from .storage import MemoryBackend, SQLiteBackend, Storage
 
@@ -17,5 +17,5 @@ __all__ = [
     "Cache", "CallRecord", "Clock", "ConfigError", "Console", "Fetch", "FetchCall", "FetchError",
     "FrozenClock", "HostError", "LogEntry", "LogLevel", "LogSource", "ManifestError", "MemoryBackend",
     "Meta", "Response", "RetryError", "SQLiteBackend", "Storage", "StorageError", "SystemClock",
-    "error_message", "error_name", "fetch_client",
+    "error_message", "error_name",
 ]

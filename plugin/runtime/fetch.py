@@ -1,15 +1,15 @@
-"""fetch for plugins: node-fetch's surface on top of one `httpx.AsyncClient`.
+"""fetch for plugins: node-fetch's surface, as the client over one pooled httpx transport.
 
 The URL string is parsed the WHATWG way first (what node-fetch does), so what goes on
-the wire matches the original plugin's requests. Every call is recorded on the current
-`CallRecord`, which is how replays and retry policies see a plugin's HTTP traffic.
+the wire matches the original plugin's requests. Like node-fetch, and unlike
+`httpx.AsyncClient`, it keeps no cookies between requests. Every call is recorded on the
+current `CallRecord`, which is how replays and retry policies see a plugin's HTTP traffic.
 """
 
 from __future__ import annotations
 
 import contextvars
 from dataclasses import dataclass, field
-from http.cookiejar import CookieJar
 from typing import Any
 
 import httpx
@@ -78,27 +78,17 @@ class Response:
         return js.json.parse(await self.text())
 
 
-class _NoCookies(CookieJar):
-    """node-fetch keeps no cookies: a Set-Cookie from one response never rides on the next request."""
-
-    def extract_cookies(self, response: Any, request: Any) -> None:
-        pass
-
-
-def fetch_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
-    """The httpx client Fetch is meant to run on: pooled connections, no cookie store."""
-    return httpx.AsyncClient(transport=transport, cookies=_NoCookies())
+# What node-fetch adds when the plugin does not say (it also asks for gzip and deflate).
+DEFAULT_HEADERS = {"accept": "*/*", "accept-encoding": "gzip, deflate", "user-agent": "cio-plugin-runtime"}
 
 
 class Fetch:
     """`await fetch(url, method=..., headers=..., body=...)` -> Response."""
 
-    def __init__(self, client: httpx.AsyncClient, *, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None:
-        self.client = client
+    def __init__(self, transport: httpx.AsyncBaseTransport, *, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None:
+        self.transport = transport
         self.timeout = timeout
         self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
-        # The client's own headers (Accept, Accept-Encoding, ...) under the plugin's.
-        self._client_headers = list(client.headers.multi_items())
 
     async def __call__(
         self, url: str, *, method: str = "GET", headers: dict[str, Any] | None = None, body: str | None = None
@@ -110,16 +100,21 @@ class Fetch:
             record.calls.append(call)
         wire_url = js.url.href(url)  # raises TypeError "Invalid URL", as node-fetch does
         given = {name.lower() for name in call.headers}
-        headers = [(name, value) for name, value in self._client_headers if name not in given]
+        headers = [(name, value) for name, value in DEFAULT_HEADERS.items() if name not in given]
         headers += call.headers.items()
-        # Built here, not by client.request: the URL is parsed once and the headers merged once.
         request = httpx.Request(method, wire_url, headers=headers,
                                 content=body.encode("utf-8") if body is not None else None,
                                 extensions={**self._extensions, "fetch_url": url})
         try:
-            response = await self.client.send(request)
+            response = await self.transport.handle_async_request(request)
+            try:
+                await response.aread()  # decoded as its Content-Encoding says
+            finally:
+                await response.aclose()
         except httpx.TransportError as error:
             reason = str(error) or type(error).__name__
             raise FetchError(f"request to {url} failed, reason: {reason}") from error
+        except httpx.DecodingError as error:
+            raise FetchError(f"Invalid response body while trying to fetch {url}: {error}") from error
         call.status, call.response_headers = response.status_code, response.headers
         return Response(response.status_code, response.headers, response.content, wire_url)

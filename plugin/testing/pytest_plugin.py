@@ -48,7 +48,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 if pytest_asyncio is not None:
     from ..js.dates import pinned_time_zone
-    from ..runtime import Meta, fetch_client
+    from ..runtime import Meta
     from ..runtime.engine import load_python_plugin
     from .fake_customerio import HOSTS, FakeCustomerIo
     from .runtime import DEFAULT_NOW_MS, PluginRuntime, make_meta
@@ -68,23 +68,23 @@ if pytest_asyncio is not None:
             yield zone
 
     @pytest_asyncio.fixture
-    async def plugin_http_client(httpx_mock: HTTPXMock) -> AsyncIterator[httpx.AsyncClient]:
-        """The plugin's HTTP client; pytest-httpx answers it, so nothing leaves the process."""
-        async with fetch_client() as client:
-            yield client
+    async def plugin_transport(httpx_mock: HTTPXMock) -> AsyncIterator[httpx.AsyncBaseTransport]:
+        """The plugin's HTTP transport; pytest-httpx answers it, so nothing leaves the process."""
+        async with httpx.AsyncHTTPTransport() as transport:
+            yield transport
 
     @pytest.fixture
-    def plugin_meta(plugin_http_client: httpx.AsyncClient, plugin_time_zone: str) -> Callable[..., Meta]:
+    def plugin_meta(plugin_transport: httpx.AsyncBaseTransport, plugin_time_zone: str) -> Callable[..., Meta]:
         """`plugin_meta(config, storage=..., attachments=..., now_ms=...)`: a fresh meta."""
 
         def make(config: Mapping[str, Any] | None = None, **options: Any) -> Meta:
-            return make_meta(plugin_http_client, config, **options)
+            return make_meta(plugin_transport, config, **options)
 
         return make
 
     @pytest_asyncio.fixture
     async def plugin_runtime(
-        request: pytest.FixtureRequest, plugin_engine: str, plugin_http_client: httpx.AsyncClient,
+        request: pytest.FixtureRequest, plugin_engine: str, plugin_transport: httpx.AsyncBaseTransport,
         plugin_time_zone: str,
     ) -> AsyncIterator[Callable[..., Awaitable[PluginRuntime]]]:
         """`await plugin_runtime(python, js=..., config=..., storage=..., now_ms=..., **options)`.
@@ -111,7 +111,7 @@ if pytest_asyncio is not None:
                 if python is None:
                     raise ValueError("plugin_runtime needs the Python plugin: a module name or a .py path")
                 engine = load_python_plugin(python, **options)
-            meta = make_meta(plugin_http_client, config, storage=storage, attachments=attachments, now_ms=now_ms)
+            meta = make_meta(plugin_transport, config, storage=storage, attachments=attachments, now_ms=now_ms)
             runtime = PluginRuntime(engine, meta)
             made.append(runtime)
             return runtime

@@ -17,7 +17,7 @@ DEFAULT_NOW_MS = 1_714_557_600_000  # 2024-05-01T10:00:00Z
 
 
 def make_meta(
-    client: httpx.AsyncClient,
+    transport: httpx.AsyncBaseTransport,
     config: Mapping[str, Any] | None = None,
     *,
     storage: Mapping[str, Any] | None = None,
@@ -29,7 +29,7 @@ def make_meta(
     store = Storage(MemoryBackend())
     store.load(dict(storage or {}))
     return Meta(config=dict(config or {}), storage=store, cache=Cache(clock=clock), console=Console(clock.now_ms),
-                fetch=Fetch(client), clock=clock, attachments=dict(attachments or {}))
+                fetch=Fetch(transport), clock=clock, attachments=dict(attachments or {}))
 
 
 class PluginRuntime:
