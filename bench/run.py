@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import socket
 import subprocess
 import sys
@@ -55,16 +56,20 @@ def measure(events: Path, latency_ms: float, engine_args: list[str], concurrency
         try:
             emulator.stdout.readline()  # "Customer.io emulator on ..." once it listens
             started = time.monotonic()
+            cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             run = subprocess.run(
                 [sys.executable, "-m", "plugin", "run", str(events), "--emulator-url", f"http://127.0.0.1:{port}",
                  "--state", f"{work}/state.sqlite", "--concurrency", str(concurrency), "--json", *engine_args],
                 cwd=ROOT, capture_output=True, text=True, check=True)
             wall = time.monotonic() - started
+            cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the run process (the emulator still runs)
         finally:
             emulator.terminate()
             emulator.wait()
     summary = json.loads(run.stdout)
     summary["wall_seconds"] = round(wall, 2)
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    summary["cpu_ms_per_event"] = round(cpu * 1000 / max(summary["read"], 1), 3)
     return summary
 
 
@@ -88,6 +93,7 @@ def main() -> None:
                 peak = s["peak_rss_mb"]
                 print(f"  {name:<4} latency {latency:>4g} ms: {s['events_per_second']:>7.0f} events/s   "
                       f"p50 {s['p50_ms']:>7.1f} ms   p99 {s['p99_ms']:>7.1f} ms   peak RSS {peak:>5.0f} MB   "
+                      f"CPU {s['cpu_ms_per_event']:.2f} ms/event   "
                       f"({s['delivered']} delivered, {s['failed']} failed, {s['wall_seconds']} s)")
 
 

@@ -112,3 +112,22 @@ def test_url_href_shortcut_agrees_with_the_full_parser() -> None:
         shortcut += got == url
         assert got == expected, url
     assert shortcut > 1000  # the shortcut was taken often enough to be tested
+
+
+def test_date_parse_shortcut_agrees_with_the_full_parser() -> None:
+    """Canonical UTC timestamps are read directly; near-canonical ones must get the same answer
+    either way (the full parser is the one checked against V8)."""
+    rng = random.Random(11)
+    shortcut = 0
+    for _ in range(20_000):
+        fields = [f"{rng.choice([0, 1, 1970, 2024, 9999, 275760]):04d}", f"{rng.randrange(0, 14):02d}",
+                  f"{rng.randrange(0, 33):02d}", f"{rng.randrange(0, 26):02d}", f"{rng.randrange(0, 61):02d}",
+                  f"{rng.randrange(0, 61):02d}"]
+        text = "{}-{}-{}T{}:{}:{}".format(*fields) + rng.choice(["", ".000", ".5", ".123", ".1234"])
+        text += rng.choice(["Z", "Z", "", "+01:00", "z", " "])
+        expected = js.dates._parse_in_full(text)
+        got = js.dates.date_parse(text)
+        assert got == expected or (got != got and expected != expected), text  # NaN equals NaN here
+        shortcut += js.dates._CANONICAL_UTC.fullmatch(text) is not None
+    assert shortcut > 500
+

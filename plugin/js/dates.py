@@ -12,6 +12,7 @@ import contextlib
 import contextvars
 import math
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -535,8 +536,24 @@ def local_offset_ms(local_ms: int) -> int:
     return int(offset.total_seconds() * 1000) if offset else 0
 
 
+# The form PostHog timestamps take (UTC, to the millisecond): read directly when every field is in
+# range for any month, so the answer cannot differ from the full parser's.
+_CANONICAL_UTC = re.compile(
+    r"(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])T([01]\d|2[0-3]):([0-5]\d):([0-5]\d)(?:\.(\d{3}))?Z"
+)
+
+
 def date_parse(text: str) -> float:
     """Date.parse(text) for a string: milliseconds since the epoch, or NaN."""
+    match = _CANONICAL_UTC.fullmatch(text)
+    if match is not None:
+        year, month, day, hour, minute, second, ms = match.groups()
+        return float(make_time_ms(int(year), int(month) - 1, int(day), int(hour), int(minute), int(second),
+                                  int(ms or 0)))
+    return _parse_in_full(text)
+
+
+def _parse_in_full(text: str) -> float:
     fields = _parse_fields(text)
     if fields is None:
         return NAN

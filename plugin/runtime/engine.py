@@ -129,12 +129,16 @@ async def invoke(
     """Run one hook call under the task timeout; never raises for the plugin's errors."""
     record = CallRecord()
     token = current_call.set(record)
+    deadline = asyncio.timeout(timeout)  # in this task: no extra task per call, as wait_for would make
     try:
-        value = await asyncio.wait_for(engine.call(hook, args, meta), timeout)
+        async with deadline:
+            value = await engine.call(hook, args, meta)
         return CallResult(True, value, calls=record.calls)
-    except TimeoutError:
-        error = TaskTimeoutError(f"Script execution timed out after promise waited for {timeout:g} seconds")
-        return CallResult(False, error=error, calls=record.calls)
+    except TimeoutError as error:
+        if not deadline.expired():  # the plugin's own TimeoutError
+            return CallResult(False, error=error, calls=record.calls)
+        late = TaskTimeoutError(f"Script execution timed out after promise waited for {timeout:g} seconds")
+        return CallResult(False, error=late, calls=record.calls)
     except Exception as error:  # the plugin's failure is data, not a crash of the host
         return CallResult(False, error=error, calls=record.calls)
     finally:

@@ -122,7 +122,7 @@ class PluginHost:
         while True:
             attempt += 1
             # Each attempt gets the event as delivered: plugins may mutate what they get.
-            result = await invoke(self.engine, "onEvent", (copy.deepcopy(event),), self.meta,
+            result = await invoke(self.engine, "onEvent", (copy_event(event),), self.meta,
                                   timeout=self.task_timeout)
             calls.extend(result.calls)
             if result.ok:
@@ -147,3 +147,14 @@ class PluginHost:
             self._scheduled.cancel()
         if self.ready and self.engine.has_hook("teardownPlugin"):
             await invoke(self.engine, "teardownPlugin", (), self.meta, timeout=self.task_timeout)
+
+
+def copy_event(value: Any) -> Any:
+    """A deep copy of a JSON-shaped event, several times faster than copy.deepcopy on one."""
+    if isinstance(value, dict):
+        return {key: copy_event(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [copy_event(item) for item in value]
+    if value is None or isinstance(value, (str, int, float)):  # immutable (bool is an int)
+        return value
+    return copy.deepcopy(value)
