@@ -32,6 +32,9 @@ class State:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.storage = SQLiteBackend(self.path)
         self._db = sqlite3.connect(self.path, isolation_level=None)
+        # The highest line in done_lines per source (0: none; absent: not known yet), so checkpoints
+        # skip an empty DELETE.
+        self._done_up_to: dict[str, int] = {}
         self._db.execute("PRAGMA journal_mode=WAL")
         # WAL + NORMAL: a commit survives the process being killed (not a power cut), without an fsync each.
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -50,24 +53,35 @@ class State:
 
     def save_checkpoint(self, source: str, offset: int, line: int) -> None:
         """Everything up to `line` is done; lines done past it stay in done_lines."""
+        upsert = ("INSERT INTO checkpoints VALUES (?, ?, ?, ?) ON CONFLICT (source) DO UPDATE SET "
+                  "byte_offset = excluded.byte_offset, line = excluded.line, updated_at = excluded.updated_at")
+        if self._done_up_to.get(source) == 0:  # no done_lines rows to fold in: one statement
+            self._db.execute(upsert, (source, offset, line, time.time()))
+            return
         self._db.execute("BEGIN")
         self._db.execute("DELETE FROM done_lines WHERE source = ? AND line <= ?", (source, line))
-        self._db.execute("INSERT INTO checkpoints VALUES (?, ?, ?, ?) ON CONFLICT (source) DO UPDATE SET "
-                         "byte_offset = excluded.byte_offset, line = excluded.line, updated_at = excluded.updated_at",
-                         (source, offset, line, time.time()))
+        self._db.execute(upsert, (source, offset, line, time.time()))
         self._db.execute("COMMIT")
+        highest = self._done_up_to.get(source)
+        if highest is None:  # not known yet: ask once
+            highest = self._db.execute("SELECT MAX(line) FROM done_lines WHERE source = ?", (source,)).fetchone()[0]
+        self._done_up_to[source] = 0 if highest is None or highest <= line else highest
 
     def reset(self, source: str) -> None:
         """Forget the progress through `source` (a file that was rewritten)."""
         self._db.execute("DELETE FROM checkpoints WHERE source = ?", (source,))
         self._db.execute("DELETE FROM done_lines WHERE source = ?", (source,))
+        self._done_up_to.pop(source, None)
 
     def mark_done(self, source: str, line: int) -> None:
         """A line past the checkpoint is done (lines before it are still running)."""
         self._db.execute("INSERT OR IGNORE INTO done_lines VALUES (?, ?)", (source, line))
+        self._done_up_to[source] = max(self._done_up_to.get(source, 0), line)
 
     def done_lines(self, source: str) -> set[int]:
-        return {row[0] for row in self._db.execute("SELECT line FROM done_lines WHERE source = ?", (source,))}
+        lines = {row[0] for row in self._db.execute("SELECT line FROM done_lines WHERE source = ?", (source,))}
+        self._done_up_to[source] = max(lines, default=0)
+        return lines
 
     # ---- dead letters ---------------------------------------------------------------------
     def add_dead_letter(self, source: str, line: int, event: dict[str, Any], error: str, attempts: int) -> None:

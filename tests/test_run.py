@@ -17,6 +17,7 @@ import pytest
 from plugin.cli import main
 from plugin.emulator import SQLiteStore
 from plugin.main_job import env_names
+from plugin.state import State
 
 SECRET = "sk-test-9f8e7d6c5b4a"
 
@@ -201,3 +202,23 @@ def test_dead_letters_can_be_retried(tmp_path: Path, capsys: pytest.CaptureFixtu
     retried = json.loads(capsys.readouterr().out)
     assert (retried["read"], retried["delivered"], retried["dead_letters"]) == (failed, failed, 0)
     assert {(e["customer_id"], e["name"]) for e in delivered(tmp_path)} == set(order)
+
+
+def test_state_checkpoint_folds_in_lines_done_past_it(tmp_path: Path) -> None:
+    state = State(tmp_path / "state.sqlite")
+    assert state.done_lines("a.jsonl") == set()
+    state.save_checkpoint("a.jsonl", 10, 1)
+    state.mark_done("a.jsonl", 3)
+    state.mark_done("a.jsonl", 5)
+    state.close()  # killed while line 2 was still running
+
+    again = State(tmp_path / "state.sqlite")
+    assert again.checkpoints() == {"a.jsonl": (10, 1)}
+    again.save_checkpoint("a.jsonl", 40, 4)  # before done_lines() was ever asked: still folds line 3 in
+    assert again.done_lines("a.jsonl") == {5}
+    again.save_checkpoint("a.jsonl", 60, 6)
+    assert again.done_lines("a.jsonl") == set() and again.checkpoints() == {"a.jsonl": (60, 6)}
+    again.mark_done("a.jsonl", 9)
+    again.save_checkpoint("a.jsonl", 70, 7)
+    again.close()
+    assert State(tmp_path / "state.sqlite").done_lines("a.jsonl") == {9}

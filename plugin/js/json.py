@@ -38,6 +38,14 @@ def property_order(obj: dict[str, Any]) -> list[str]:
     return indices + [k for k in keys if not is_array_index(k)]
 
 
+def _own_properties(obj: dict[Any, Any]) -> Any:
+    """(key, value) pairs in JavaScript's property order."""
+    if all(isinstance(k, str) and not k[:1].isdigit() for k in obj):
+        return obj.items()  # no index-like key: insertion order is the order
+    by_key = {k if isinstance(k, str) else to_string(k): v for k, v in obj.items()}
+    return [(key, by_key[key]) for key in property_order(obj)]
+
+
 def stringify(value: Any) -> Any:
     """JSON.stringify(value): a str, or UNDEFINED where JavaScript returns undefined."""
     if value is UNDEFINED or callable(value):
@@ -73,11 +81,9 @@ def _write(value: Any, out: list[str]) -> None:
                 _write(item, out)
         out.append("]")
     elif isinstance(value, dict):
-        by_key = {k if isinstance(k, str) else to_string(k): v for k, v in value.items()}
         out.append("{")
         first = True
-        for key in property_order(value):
-            item = by_key[key]
+        for key, item in _own_properties(value):
             if item is UNDEFINED or callable(item):
                 continue
             if not first:
