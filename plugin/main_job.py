@@ -90,14 +90,15 @@ def _print_log(entry: LogEntry) -> None:
 
 def _progress_line(runner: Runner) -> str:
     c = runner.counters
-    return (f"\rread {c.read}  sent {c.delivered}  failed {c.failed}  bad lines {c.bad_lines}  "
-            f"retries {c.retries}  in flight {c.in_flight}  {c.rate:.0f} events/s ")
+    return (f"\rread {c.read}  sent {c.delivered - c.filtered}  filtered {c.filtered}  failed {c.failed}  "
+            f"retried {c.retries}  bad lines {c.bad_lines}  in flight {c.in_flight}  {c.rate:.0f} events/s\x1b[K")
 
 
 def _format_summary(summary: Summary, target: str) -> str:
     lines = [
         ("Interrupted: rerun the same command to continue. " if summary.interrupted else "")
-        + f"{summary.read} events read, {summary.delivered} delivered, {summary.failed} failed "
+        + f"{summary.read} events read, {summary.delivered} delivered ({summary.delivered - summary.filtered} "
+        f"sent, {summary.filtered} filtered by the plugin), {summary.failed} failed "
         f"(dead letters), {summary.bad_lines} bad lines, {summary.retries} retries, "
         f"{summary.seconds:.2f} s, {summary.events_per_second:.0f} events/s.",
         f"Target: {target}. State: {summary.state} ({summary.dead_letters} dead letters in all).",

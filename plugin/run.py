@@ -39,7 +39,8 @@ READ_BATCH = 32
 @dataclass
 class Counters:
     read: int = 0
-    delivered: int = 0
+    delivered: int = 0  # ended well: sent, or filtered by the plugin
+    filtered: int = 0  # ended well without a single request
     failed: int = 0
     bad_lines: int = 0
     retries: int = 0
@@ -74,6 +75,7 @@ class Counters:
 class Summary:
     read: int
     delivered: int
+    filtered: int
     failed: int
     bad_lines: int
     retries: int
@@ -206,7 +208,7 @@ class Runner:
         await self.host.close()
         c = self.counters
         ordered = sorted(c.latencies) or [0.0]
-        return Summary(c.read, c.delivered, c.failed, c.bad_lines, c.retries, round(c.seconds, 3),
+        return Summary(c.read, c.delivered, c.filtered, c.failed, c.bad_lines, c.retries, round(c.seconds, 3),
                        round(c.rate, 1), len(self.state.dead_letters()), str(self.state.path), interrupted,
                        round(ordered[len(ordered) // 2] * 1000, 2), round(ordered[int(len(ordered) * 0.99)] * 1000, 2),
                        round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))
@@ -226,6 +228,8 @@ class Runner:
                 self.counters.retries += max(outcome.attempts - 1, 0)
                 if outcome.ok:
                     self.counters.delivered += 1
+                    if not outcome.calls:
+                        self.counters.filtered += 1
                 else:
                     self.counters.failed += 1
                     error = outcome.error

@@ -55,7 +55,8 @@ def test_runs_into_the_emulator_and_resumes(tmp_path: Path, capsys: pytest.Captu
     write_events(events, people=5, per_person=4)
     assert run(tmp_path, str(events)) == 0
     out = capsys.readouterr().out
-    assert "20 events read, 20 delivered, 0 failed (dead letters), 0 bad lines, 0 retries" in out
+    assert ("20 events read, 20 delivered (20 sent, 0 filtered by the plugin), 0 failed (dead letters), "
+            "0 bad lines, 0 retries") in out
     assert "Target: the embedded emulator." in out
     assert len(delivered(tmp_path)) == 20
     assert main(["inspect", "--state", str(tmp_path / "state.sqlite"), "--json"]) == 0
@@ -66,6 +67,15 @@ def test_runs_into_the_emulator_and_resumes(tmp_path: Path, capsys: pytest.Captu
     assert run(tmp_path, str(events), "--json") == 0
     assert json.loads(capsys.readouterr().out)["read"] == 0
     assert len(delivered(tmp_path)) == 20
+
+
+def test_events_the_plugin_filters_are_counted_apart(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    events = tmp_path / "events.jsonl"
+    write_events(events, people=5, per_person=4)  # e0 .. e3 for each person
+    assert run(tmp_path, str(events), "--set", "eventsToSend=e0,e2", "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["read"], summary["delivered"], summary["filtered"], summary["failed"]) == (20, 20, 10, 0)
+    assert sorted({e["name"] for e in delivered(tmp_path)}) == ["e0", "e2"]
 
 
 def test_bad_lines_are_reported_and_skipped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

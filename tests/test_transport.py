@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import pty
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -14,6 +19,8 @@ from plugin.main_job import _progress_line
 from plugin.run import Counters
 from plugin.testing import FakeCustomerIo
 from plugin.transport import PoolShards, RateLimited
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class Recorder(httpx.AsyncBaseTransport):
@@ -79,11 +86,39 @@ def test_target_customerio_sends_to_the_real_hosts(tmp_path: Path, httpx_mock, c
 
 def test_progress_line_and_quiet_without_a_terminal(tmp_path: Path, capsys) -> None:
     class Shown:
-        counters = Counters(read=10, delivered=7, failed=1, bad_lines=2, retries=3, in_flight=2)
+        counters = Counters(read=10, delivered=7, filtered=2, failed=1, bad_lines=2, retries=3, in_flight=2)
 
     line = _progress_line(Shown())  # type: ignore[arg-type]
-    assert line.startswith("\rread 10  sent 7  failed 1  bad lines 2  retries 3  in flight 2  ")
+    assert line.startswith("\rread 10  sent 5  filtered 2  failed 1  retried 3  bad lines 2  in flight 2  ")
+    assert line.endswith(" events/s\x1b[K")  # erases what a longer line left
     events = tmp_path / "events.jsonl"
     events.write_text('{"event": "a", "distinct_id": "u1"}\n')
     assert main(["run", str(events), "--state", str(tmp_path / "state.sqlite")]) == 0
     assert "\r" not in capsys.readouterr().err  # stderr is not a terminal here
+
+
+def test_progress_redraws_one_line_on_a_terminal(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(json.dumps({"event": "a", "distinct_id": f"u{i % 50}"}) + "\n" for i in range(600)))
+    controller, terminal = pty.openpty()
+    child = subprocess.Popen([sys.executable, "-m", "plugin", "run", str(events), "--state",
+                              str(tmp_path / "state.sqlite"), "--latency-ms", "20", "--concurrency", "8"],
+                             cwd=ROOT, stdin=terminal, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    assert child.wait(timeout=60) == 0
+    os.close(controller)
+    text = shown.decode()
+    redraws = text.count("\rread ")
+    assert redraws >= 3, text  # drawn at the start, every half second, and once at the end
+    assert all(line.endswith("\x1b[K") for line in re.findall(r"\rread [^\r\n]*", text))  # erased past its end
+    assert re.search(r"\rread 600  sent 600  filtered 0  failed 0  retried 0  bad lines 0  in flight 0  ", text)
+    assert "600 events read, 600 delivered" in text.split("\rread 600")[-1]  # the summary comes after
