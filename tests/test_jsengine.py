@@ -19,6 +19,7 @@ from pytest_httpx import HTTPXMock
 
 from plugin.jsengine import JavaScriptEngine, MemoryLimitError, PluginError, PluginLoadError, PluginRetryError
 from plugin.jsengine import transpile as transpile_module
+from plugin.jsengine.engine import COLLECT_EVERY_CALLS
 from plugin.runtime import Meta, RetryError
 from plugin.runtime.console import LogLevel, LogSource
 from plugin.runtime.engine import invoke
@@ -235,6 +236,28 @@ async def test_a_memory_bomb_is_stopped_and_the_engine_stays_usable(meta: Meta) 
         assert await run(engine, meta, "config") == {"greeting": "hi"}
     finally:
         await engine.close()
+
+
+async def test_garbage_does_not_pile_up_over_many_calls(tmp_path: Path, meta: Meta) -> None:
+    plugin = tmp_path / "garbage.js"
+    # Held across a storage call (a crossing into Python), the junk lives long enough to reach
+    # V8's old generation, which is what grew on long runs of the original plugin.
+    plugin.write_text("exports.onEvent = async (event, { storage }) => {\n"
+                      "  const junk = []\n"
+                      "  for (let i = 0; i < 2000; i++) junk.push({ i, text: 'x'.repeat(64) + i })\n"
+                      "  await storage.get('k', null)\n"
+                      "  await storage.get('k', null)\n"
+                      "  return junk.length\n"
+                      "}\n")
+    engine = await JavaScriptEngine.load(plugin)
+    try:
+        for _ in range(3 * COLLECT_EVERY_CALLS):
+            result = await invoke(engine, "onEvent", ({"event": "e"},), meta)
+            assert result.ok, result.error
+        heap = engine._v8.heap_stats()["total_heap_size"]
+    finally:
+        await engine.close()
+    assert heap < 16 * 1024 * 1024, f"V8 heap {heap / 1048576:.0f} MB after {3 * COLLECT_EVERY_CALLS} calls"
 
 
 async def test_a_promise_that_never_resolves_times_out(probe: JavaScriptEngine, meta: Meta) -> None:

@@ -36,6 +36,10 @@ DEFAULT_MEMORY_LIMIT_BYTES = 256 * 1024 * 1024
 # How often a waiting call checks whether V8 stopped the plugin for memory.
 MEMORY_POLL_SECONDS = 0.05
 DRAIN_SECONDS = 0.1
+# V8 lets garbage grow its heap for a long time before a full collection: on a long run the
+# process grew ~8 MB per 5,000 events. A full collection every this many calls keeps it flat
+# (measured: 40,000 events, peak RSS 223 -> 111 MB, no slower).
+COLLECT_EVERY_CALLS = 1000
 
 
 class JavaScriptEngine:
@@ -55,6 +59,7 @@ class JavaScriptEngine:
         self._meta: Meta | None = None
         self._calls: dict[int, tuple[asyncio.Future[Any], CallRecord | None]] = {}
         self._call_ids = itertools.count(1)
+        self._calls_ended = 0
 
     @classmethod
     async def load(
@@ -118,6 +123,9 @@ class JavaScriptEngine:
             raise
         finally:
             self._calls.pop(call_id, None)
+            self._calls_ended += 1
+            if self._calls_ended % COLLECT_EVERY_CALLS == 0 and self._v8 is not None:
+                self._v8.low_memory_notification()
 
     async def close(self) -> None:
         for future, _ in self._calls.values():
