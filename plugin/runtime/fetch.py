@@ -78,7 +78,8 @@ class Response:
         return js.json.parse(await self.text())
 
 
-# What node-fetch adds when the plugin does not say (it also asks for gzip and deflate).
+# Sent unless the plugin sets them: node-fetch's Accept and Accept-Encoding, and a User-Agent
+# that says who is asking.
 DEFAULT_HEADERS = {"accept": "*/*", "accept-encoding": "gzip, deflate", "user-agent": "cio-plugin-runtime"}
 
 
