@@ -154,7 +154,8 @@ class Runner:
         log_level: LogLevel = LogLevel.WARN,
     ) -> None:
         clock = SystemClock()
-        console = Console(clock.now_ms, log, log_level) if log else Console(clock.now_ms, lambda _: None)
+        # Entries below log_level are dropped before they are formatted, with or without a sink.
+        console = Console(clock.now_ms, log or (lambda _: None), log_level)
         self.meta = Meta(config=config, storage=Storage(state.storage), cache=Cache(clock=clock), console=console,
                          fetch=Fetch(transport), clock=clock)
         self.host = PluginHost(engine, self.meta, retry=retry)
