@@ -120,7 +120,7 @@ class _Progress:
             self.seal(entry)
 
     def finished(self, entry: _Entry) -> None:
-        if not entry.sealed or entry.running or entry.done:
+        if not entry.sealed or entry.running or entry.done or entry.abandoned:
             return
         entry.done = True
         last = None
@@ -138,6 +138,7 @@ class _Entry:
     running: int = 0
     sealed: bool = False
     done: bool = False
+    abandoned: bool = False  # an event of it never started (stopped): never done, so never checkpointed
 
 
 class Runner:
@@ -191,8 +192,10 @@ class Runner:
             self.counters.read += 1
             entry.running += 1
             await slots.acquire()
-            if stop.is_set():
+            if stop.is_set():  # stopped while waiting for a slot: this line is left for the rerun
                 entry.running -= 1
+                entry.abandoned = True
+                self.counters.read -= 1
                 slots.release()
                 break
             self._start(item, entry, progress, slots)
