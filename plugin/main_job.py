@@ -10,8 +10,9 @@ import re
 import signal
 import sys
 import tomllib
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -27,6 +28,7 @@ from .state import DEFAULT_STATE, State
 from .transport import PoolShards, RateLimited
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 BUNDLED_EVENTS = PROJECT_ROOT / "fixtures" / "events.jsonl"
 # Against the emulator, credentials may be left out: it accepts these.
 EMULATOR_CREDENTIALS = {"customerioSiteId": "local-site-id", "customerioToken": "local-api-key"}
@@ -108,6 +110,15 @@ def _format_summary(summary: Summary, target: str) -> str:
     return "\n".join(lines)
 
 
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run, on uvloop's event loop where it is installed (see pyproject.toml)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
 def cmd_run(args: argparse.Namespace, engine_factory: Any) -> int:
     manifest = load_manifest(PROJECT_ROOT / "plugin.json")
     config = gather_config(manifest, args.config, args.set or [], args.target)
@@ -116,7 +127,7 @@ def cmd_run(args: argparse.Namespace, engine_factory: Any) -> int:
         if path != "-" and not Path(path).is_file():
             raise ConfigError(f"input not found: {path}")
     faults = _faults(args)
-    summary = asyncio.run(_run(args, engine_factory, config, inputs, faults))
+    summary = run_loop(_run(args, engine_factory, config, inputs, faults))
     if args.json:
         print(json.dumps(summary.to_dict()))
     else:
@@ -241,7 +252,7 @@ def cmd_emulator(args: argparse.Namespace) -> int:
                   flush=True)
             await stop.wait()
 
-    asyncio.run(serve())
+    run_loop(serve())
     return 0
 
 
