@@ -1,4 +1,5 @@
-"""httpx transports for the main job: small connection pools side by side, and a rate cap."""
+"""httpx transports for the main job's real target (Customer.io, over TLS): httpx's own pools,
+several small ones side by side, and a request-rate cap. The emulator's is `plugin/http1.py`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import math
 import httpx
 
 # httpcore's pool gets slower as more requests wait on it (it rescans every waiting request
-# against every connection on each change): several small pools behind one client keep the
+# against every connection on each change): several small pools behind one fetch keep the
 # cost per request flat. Measured here: one pool of 64 ~195 requests/s, 8 pools of 8 ~840.
 CONNECTIONS_PER_POOL = 8
 
