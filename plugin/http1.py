@@ -109,10 +109,7 @@ class _Exchange:
         if self.method == b"HEAD" or status in NO_BODY_STATUSES:
             self.framing, self.remaining = "length", 0
         elif encodings:
-            if not encodings[-1].endswith(b"chunked"):
-                self.framing = "close"
-            else:
-                self.framing = "chunked"
+            self.framing = "chunked" if encodings[-1].endswith(b"chunked") else "close"
         elif lengths:
             if len(lengths) > 1 or not next(iter(lengths)).isdigit():
                 raise httpx.RemoteProtocolError(f"bad Content-Length: {b', '.join(sorted(lengths))!r}")
@@ -199,10 +196,6 @@ def _keep_alive(version: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
     return version == b"HTTP/1.1" or b"keep-alive" in tokens
 
 
-def _timeouts(request: httpx.Request) -> dict[str, float | None]:
-    return request.extensions.get("timeout", {})
-
-
 class HTTP1Transport(httpx.AsyncBaseTransport):
     """Up to `max_connections` keep-alive HTTP/1.1 connections, reused newest first."""
 
@@ -218,7 +211,7 @@ class HTTP1Transport(httpx.AsyncBaseTransport):
             raise httpx.UnsupportedProtocol(f"this transport speaks plain HTTP only, not {request.url.scheme!r}")
         if self._slots is None:  # created on the loop that uses it
             self._slots = asyncio.Semaphore(self.max_connections)
-        timeouts = _timeouts(request)
+        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         if self._slots.locked():  # all connections busy: wait, at most the pool timeout
             try:
                 async with asyncio.timeout(timeouts.get("pool")):
