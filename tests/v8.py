@@ -29,14 +29,14 @@ CHILD_TIMEOUT_SECONDS = 120
 
 def run(script: str, inputs: Any, tz: str = "UTC") -> Any:
     """Evaluate `script` (which sees `inputs` and must return a JSON string) in V8."""
-    env = {**os.environ, "TZ": tz}
     request = json.dumps({"script": script, "inputs": inputs})
-    for attempt in (1, 2):
-        try:
-            done = subprocess.run([sys.executable, "-c", _CHILD], input=request, capture_output=True, text=True,
-                                  env=env, check=True, timeout=CHILD_TIMEOUT_SECONDS)
-            return json.loads(done.stdout)
-        except subprocess.TimeoutExpired:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    try:
+        return _in_child(request, tz)
+    except subprocess.TimeoutExpired:
+        return _in_child(request, tz)
+
+
+def _in_child(request: str, tz: str) -> Any:
+    done = subprocess.run([sys.executable, "-c", _CHILD], input=request, capture_output=True, text=True,
+                          env={**os.environ, "TZ": tz}, check=True, timeout=CHILD_TIMEOUT_SECONDS)
+    return json.loads(done.stdout)
