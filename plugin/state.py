@@ -13,6 +13,8 @@ from typing import Any
 from .runtime.storage import SQLiteBackend
 
 DEFAULT_STATE = Path(".cio-plugin") / "state.sqlite"
+_UPSERT_CHECKPOINT = ("INSERT INTO checkpoints VALUES (?, ?, ?, ?) ON CONFLICT (source) DO UPDATE SET "
+                      "byte_offset = excluded.byte_offset, line = excluded.line, updated_at = excluded.updated_at")
 
 
 @dataclass
@@ -53,14 +55,12 @@ class State:
 
     def save_checkpoint(self, source: str, offset: int, line: int) -> None:
         """Everything up to `line` is done; lines done past it stay in done_lines."""
-        upsert = ("INSERT INTO checkpoints VALUES (?, ?, ?, ?) ON CONFLICT (source) DO UPDATE SET "
-                  "byte_offset = excluded.byte_offset, line = excluded.line, updated_at = excluded.updated_at")
         if self._done_up_to.get(source) == 0:  # no done_lines rows to fold in: one statement
-            self._db.execute(upsert, (source, offset, line, time.time()))
+            self._db.execute(_UPSERT_CHECKPOINT, (source, offset, line, time.time()))
             return
         self._db.execute("BEGIN")
         self._db.execute("DELETE FROM done_lines WHERE source = ? AND line <= ?", (source, line))
-        self._db.execute(upsert, (source, offset, line, time.time()))
+        self._db.execute(_UPSERT_CHECKPOINT, (source, offset, line, time.time()))
         self._db.execute("COMMIT")
         highest = self._done_up_to.get(source)
         if highest is None:  # not known yet: ask once
